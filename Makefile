@@ -1,0 +1,118 @@
+# faultline — plain Makefile.
+#
+#   make              build build/libfaultline.so and build/faultline
+#   make drill        build everything and run the bundled drill
+#   make test         unit tests (cmocka) + integration tests (real programs)
+#   make bench        benchmarks; results in bench/RESULTS.md
+#   make SAN=address  (or SAN=thread) sanitizer build, in build-address/
+#
+# Missing build dependencies are installed with apt-get when run as root;
+# otherwise make stops with the exact command to run.
+
+CC      ?= cc
+SAN     ?=
+O       := build$(if $(SAN),-$(SAN))
+PREFIX  ?= /usr/local
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CSTD    := -std=c11 -D_GNU_SOURCE
+OPT     := -O2 -g -ffp-contract=off
+CFLAGS  ?=
+CFLAGS  += $(CSTD) $(OPT) $(WARN) -Iinclude -Icontroller -MMD -MP
+ifneq ($(SAN),)
+CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer
+ifeq ($(SAN),address)
+CFLAGS  += -fsanitize=undefined -fno-sanitize-recover=undefined
+endif
+LDSAN   := -fsanitize=$(SAN) $(if $(filter address,$(SAN)),-fsanitize=undefined)
+endif
+
+# The shim is never built with a sanitizer: it is preloaded into programs
+# that were not, and ASan must be the first library loaded. The controller
+# and the unit tests are.
+SHIM_CFLAGS := $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -fPIC \
+	-fvisibility=hidden -fno-stack-protector -ftls-model=initial-exec
+SHIM_LDFLAGS := -shared -Wl,--version-script=shim/libfaultline.map \
+	-Wl,-z,now -Wl,-z,relro -ldl -lpthread
+
+CTL_LIBS := -lcjson -luring -lm
+
+SHIM_SRC := $(wildcard shim/*.c)
+SHIM_OBJ := $(patsubst shim/%.c,$(O)/shim/%.o,$(SHIM_SRC))
+CTL_SRC  := $(wildcard controller/*.c controller/market/*.c)
+CTL_OBJ  := $(patsubst %.c,$(O)/%.o,$(CTL_SRC))
+CTL_LIBOBJ := $(filter-out $(O)/controller/main.o,$(CTL_OBJ))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(patsubst tests/helpers/%.c,$(O)/tests/helpers/%,$(HELPER_SRC))
+EXAMPLE_SRC := $(wildcard examples/*.c)
+EXAMPLE_BIN := $(patsubst examples/%.c,$(O)/examples/%,$(EXAMPLE_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
+
+.PHONY: all deps drill test unit integration bench clean install
+all: deps $(O)/libfaultline.so $(O)/faultline $(HELPER_BIN) $(EXAMPLE_BIN)
+
+deps:
+	@scripts/deps.sh build
+
+$(O)/libfaultline.so: $(SHIM_OBJ) shim/libfaultline.map
+	$(CC) -o $@ $(SHIM_OBJ) $(SHIM_LDFLAGS)
+
+$(O)/shim/%.o: shim/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
+
+$(O)/faultline: $(CTL_OBJ)
+	$(CC) -o $@ $^ $(LDSAN) $(CTL_LIBS)
+
+$(O)/controller/%.o: controller/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Unit tests link the controller's objects (not main) and, for the shim's
+# pure parts, the shim sources that have no interposers (shim/core_*.c).
+SHIM_PURE := $(wildcard shim/pure_*.c)
+$(O)/tests/%: tests/unit/%.c $(CTL_LIBOBJ) $(SHIM_PURE) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ishim -o $@ $< $(CTL_LIBOBJ) $(SHIM_PURE) $(LDSAN) $(CTL_LIBS) -lcmocka -lpthread
+
+$(O)/tests/helpers/%: tests/helpers/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -o $@ $< -lpthread
+
+$(O)/examples/%: examples/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -o $@ $< -lpthread
+
+$(O)/bench/%: bench/%.c $(CTL_LIBOBJ) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ishim -o $@ $< $(CTL_LIBOBJ) $(LDSAN) $(CTL_LIBS) -lpthread
+
+drill: all
+	@scripts/drill.sh $(O)
+
+test: all $(UNIT_BIN)
+	@scripts/deps.sh test
+	@O=$(O) SAN=$(SAN) tests/run.sh
+
+unit: all $(UNIT_BIN)
+	@O=$(O) SAN=$(SAN) tests/run.sh unit
+
+integration: all
+	@scripts/deps.sh test
+	@O=$(O) SAN=$(SAN) tests/run.sh integration
+
+bench: all $(BENCH_BIN)
+	@scripts/deps.sh bench
+	@O=$(O) bench/run.sh
+
+install: all
+	install -D -m 0755 $(O)/faultline $(DESTDIR)$(PREFIX)/bin/faultline
+	install -D -m 0644 $(O)/libfaultline.so $(DESTDIR)$(PREFIX)/lib/faultline/libfaultline.so
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

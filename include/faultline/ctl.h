@@ -1,0 +1,192 @@
+/*
+ * faultline/ctl.h — the control block: the one ABI between the controller and
+ * every process of the system under test.
+ *
+ * One shared-memory file per drill (mode 0600, created by the controller),
+ * found by the shim through FAULTLINE_CTL. Layout: a header, the targets, the
+ * rules, per-(target, op) call counters, clock state and a journal ring.
+ *
+ * Invariants
+ *  - The block has a fixed size (sizeof(struct fl_ctl)); `hdr.size` and
+ *    `hdr.abi` must both match or the shim ignores the block (fail open).
+ *  - `hdr.magic` is stored last, with release order, when the block is ready;
+ *    a reader that sees the magic sees every field written before it.
+ *  - Targets and rules change only under the seqlock `hdr.gen` (odd while the
+ *    controller writes). Scalar live fields (heartbeat, state, intensities,
+ *    counters) are single atomics and need no seqlock.
+ *  - Nothing in here is a pointer: the block is mapped at different addresses
+ *    in different processes.
+ *  - Times are CLOCK_MONOTONIC nanoseconds as the kernel reports them (never a
+ *    faked clock); "run time" is (now - hdr.epoch_mono_ns).
+ */
+#ifndef FAULTLINE_CTL_H
+#define FAULTLINE_CTL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "faultline/ops.h"
+
+#define FL_CTL_MAGIC 0x314b4c43544c4646ull /* "FFLTCLK1" little-endian */
+#define FL_ABI_VERSION 1u
+
+#define FL_MAX_TARGETS 64     /* target ids 1..63; 0 = "not a target" */
+#define FL_MAX_RULES 128      /* rule ids 0..127 */
+#define FL_NAME_MAX 32        /* target name, NUL included */
+#define FL_PATH_MAX 224       /* path glob / unix path / host name */
+#define FL_JOURNAL_SLOTS 8192 /* power of two */
+
+/* Heartbeat: the controller refreshes it at least every FL_HEARTBEAT_NS; the
+ * shim treats a heartbeat older than hdr.stale_ns as a dead controller and
+ * passes everything through. */
+#define FL_HEARTBEAT_NS 5000000ll    /* 5 ms */
+#define FL_STALE_NS_DEFAULT 75000000ll /* 75 ms: faults stop within 100 ms */
+
+/* Drill state (hdr.state). Anything but ACTIVE means pass-through. */
+enum fl_state {
+	FL_STATE_INIT = 0,   /* being written */
+	FL_STATE_ACTIVE = 1, /* inject */
+	FL_STATE_ABORTED = 2,/* `faultline abort`, SIGINT/SIGTERM: pass-through */
+	FL_STATE_DONE = 3,   /* drill over: pass-through */
+};
+
+enum fl_target_kind {
+	FL_TK_NONE = 0,
+	FL_TK_TCP,  /* addr/port, any host and/or any port */
+	FL_TK_UDP,
+	FL_TK_UNIX, /* pattern = socket path (glob) */
+	FL_TK_PATH, /* pattern = file path glob */
+	FL_TK_HOST, /* pattern = host name (glob) for op "resolve" */
+};
+
+#define FL_TF_ANY_HOST 0x1u
+#define FL_TF_ANY_PORT 0x2u
+
+struct fl_target {
+	uint8_t kind;      /* enum fl_target_kind */
+	uint8_t family;    /* AF_INET / AF_INET6 for tcp/udp with a host */
+	uint16_t port;     /* host byte order */
+	uint32_t flags;    /* FL_TF_* */
+	uint8_t addr[16];  /* IPv4 in the first 4 bytes, or IPv6 */
+	char name[FL_NAME_MAX];
+	char pattern[FL_PATH_MAX];
+};
+
+/* `when` of a rule: all given conditions must hold. */
+#define FL_RF_NTH 0x01u      /* nth_lo..nth_hi (inclusive, 1-based) */
+#define FL_RF_WINDOW 0x02u   /* [win_from_ns, win_to_ns) of run time */
+#define FL_RF_PROB 0x04u     /* prob_thresh */
+#define FL_RF_CLOCK 0x08u    /* a clock rule: target/op unused */
+#define FL_RF_UNTIL 0x10u    /* hold gate: until_* fields */
+#define FL_RF_SCALED 0x20u   /* intensity (scenario binding) scales it */
+
+enum fl_clock_id {
+	FL_CLK_REALTIME = 0,
+	FL_CLK_MONOTONIC = 1,
+	FL_CLK_BOOTTIME = 2,
+	FL_CLK__COUNT
+};
+
+struct fl_rule {
+	uint8_t target;   /* target id (1..), 0 for clock rules */
+	uint8_t op;       /* enum fl_op */
+	uint8_t fault;    /* enum fl_fault */
+	uint8_t clock;    /* enum fl_clock_id, for clock rules */
+	uint32_t flags;   /* FL_RF_* */
+	int32_t err;      /* errno (or negative EAI_* for resolve) */
+	uint16_t next;    /* next rule id + 1 with the same (target, op); 0 = end */
+	uint16_t pad0;
+	uint64_t nth_lo, nth_hi;        /* hi = UINT64_MAX for "3+" */
+	int64_t win_from_ns, win_to_ns; /* run time */
+	uint64_t prob_thresh;           /* fire when prng < thresh; UINT64_MAX = always */
+	int64_t ns;        /* delay / late_ack / timeout / max_ms (hold) / clock offset */
+	int64_t jitter_ns; /* delay jitter: uniform in [-jitter, +jitter] */
+	int64_t bytes;     /* short */
+	int64_t ppm;       /* clock drift */
+	/* hold gate: released when counters[until_target][until_op] >= until_nth */
+	uint8_t until_target, until_op;
+	uint16_t pad1;
+	uint32_t pad2;
+	uint64_t until_nth;
+	/* live: the controller rewrites it each tick for scaled rules.
+	 * 0..FL_INTENSITY_ONE scales probability and delay. */
+	_Atomic uint32_t intensity;
+	uint32_t pad3;
+	_Atomic uint64_t hits; /* faults injected by this rule, all processes */
+};
+
+#define FL_INTENSITY_ONE 1000000u
+
+/* One journal record per injected fault (or gate event). 64 bytes. */
+enum fl_jkind {
+	FL_J_FAULT = 1,        /* a fault was injected */
+	FL_J_GATE_OPEN = 2,    /* a hold was released by its event */
+	FL_J_GATE_TIMEOUT = 3, /* a hold was released by max_ms */
+	FL_J_ATTACH = 4,       /* a process attached to the block */
+};
+
+struct fl_jrec {
+	_Atomic uint64_t seq; /* Vyukov ring sequence; do not touch */
+	int64_t t_ns;         /* run time at the decision */
+	int32_t pid, tid;
+	uint16_t rule;
+	uint8_t target, op, fault, kind;
+	uint16_t pad;
+	uint64_t nth;
+	int64_t ret;      /* what the call returned to the program */
+	int32_t err;      /* errno returned with it (0 on success) */
+	int32_t pad2;
+	int64_t value_ns; /* delay applied, hold waited, ... */
+};
+
+struct fl_journal {
+	_Atomic uint64_t head; /* next slot a producer claims */
+	uint8_t pad0[56];
+	_Atomic uint64_t tail; /* next slot the controller reads */
+	_Atomic uint64_t dropped;
+	uint8_t pad1[48];
+	struct fl_jrec slot[FL_JOURNAL_SLOTS];
+};
+
+/* Clock state published by the controller (issue: time and order). Each
+ * clock's value is derived in the shim from the real clock r (run time):
+ *   fake(r) = r + offset_ns + drift applied since drift_from_ns ... */
+struct fl_clockstate {
+	_Atomic uint32_t active; /* 0: clocks untouched (one load on the fast path) */
+	uint32_t pad;
+	uint8_t reserved[248];
+};
+
+struct fl_hdr {
+	uint64_t magic;            /* FL_CTL_MAGIC, stored last */
+	uint32_t abi;              /* FL_ABI_VERSION */
+	uint32_t size;             /* sizeof(struct fl_ctl) */
+	uint32_t owner_uid;        /* the shim trusts only its own euid's block */
+	int32_t controller_pid;
+	_Atomic int64_t heartbeat_ns; /* CLOCK_MONOTONIC of the last beat */
+	int64_t stale_ns;          /* heartbeat older than this: pass-through */
+	int64_t epoch_mono_ns;     /* run time 0 */
+	int64_t epoch_real_ns;     /* CLOCK_REALTIME at run time 0 */
+	uint64_t seed;
+	_Atomic uint32_t gen;      /* seqlock over targets and rules */
+	_Atomic uint32_t state;    /* enum fl_state; also a futex word: woken on change */
+	uint32_t ntargets;         /* ids 1..ntargets-1 are used */
+	uint32_t nrules;
+	_Atomic uint64_t tick;     /* market tick in force (scenarios) */
+	uint8_t pad[40];
+	/* rule_head[t][op]: first rule id + 1 for target t and op, 0 = none */
+	uint16_t rule_head[FL_MAX_TARGETS][FL_OP__COUNT];
+};
+
+struct fl_ctl {
+	struct fl_hdr hdr;
+	struct fl_target targets[FL_MAX_TARGETS]; /* [0] unused */
+	struct fl_rule rules[FL_MAX_RULES];
+	/* calls seen per (target, op), shared by every process: nth = ++counter.
+	 * Also futex words for hold gates (low 32 bits, woken on change). */
+	_Atomic uint64_t counters[FL_MAX_TARGETS][FL_OP__COUNT];
+	struct fl_clockstate clock;
+	struct fl_journal journal;
+};
+
+#endif /* FAULTLINE_CTL_H */
