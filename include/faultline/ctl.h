@@ -139,6 +139,19 @@ struct fl_jrec {
 	int64_t value_ns; /* delay applied, hold waited, ... */
 };
 
+/*
+ * Journal protocol: a bounded multi-producer ring (Vyukov), one consumer (the
+ * controller). Initially slot[i].seq = i.
+ *  producer: pos = head; loop { s = slot[pos % N]; d = s.seq - pos;
+ *            d == 0: CAS head pos -> pos+1, on success own the slot;
+ *            d < 0: ring full -> dropped++, give up (never block);
+ *            d > 0: pos = head, retry }
+ *            fill fields, then store s.seq = pos + 1 (release).
+ *  consumer: s = slot[tail % N]; if s.seq (acquire) == tail + 1: read it,
+ *            store s.seq = tail + N (release), tail++. If s.seq == tail and
+ *            head > tail for a long time, a producer died mid-write: skip the
+ *            slot (seq = tail + N, tail++, dropped++).
+ */
 struct fl_journal {
 	_Atomic uint64_t head; /* next slot a producer claims */
 	uint8_t pad0[56];
@@ -178,6 +191,20 @@ struct fl_hdr {
 	uint16_t rule_head[FL_MAX_TARGETS][FL_OP__COUNT];
 };
 
+/*
+ * Lifecycle, controller side: create the file O_EXCL 0600 (fchown to the
+ * SUT's user with --user), ftruncate to sizeof(struct fl_ctl), mmap shared,
+ * fill the header (abi, size, owner_uid, controller_pid, epochs, seed,
+ * stale_ns, heartbeat = now), publish the rules, init the journal slots, set
+ * state = ACTIVE, then store magic (release). Beat heartbeat_ns at least
+ * every FL_HEARTBEAT_NS. On abort/exit: state = ABORTED or DONE, then
+ * FUTEX_WAKE(INT_MAX) on &hdr.state so every waiting shim call returns at
+ * once; a drill's block file is unlinked at the end (processes that still
+ * map it see DONE and pass through).
+ * Shim side: open(FAULTLINE_CTL, O_RDONLY... O_RDWR), fstat: regular file,
+ * st_uid == geteuid(), st_size == sizeof; mmap; check magic/abi/size/
+ * owner_uid. Before every injection: state == ACTIVE and heartbeat fresh.
+ */
 struct fl_ctl {
 	struct fl_hdr hdr;
 	struct fl_target targets[FL_MAX_TARGETS]; /* [0] unused */
