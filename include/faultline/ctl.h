@@ -212,6 +212,9 @@ struct fl_ctl {
 	/* calls seen per (target, op), shared by every process: nth = ++counter.
 	 * Also futex words for hold gates (low 32 bits, woken on change). */
 	_Atomic uint64_t counters[FL_MAX_TARGETS][FL_OP__COUNT];
+	/* processes waiting in a hold gate on counters[t][op]: the call that
+	 * bumps a counter FUTEX_WAKEs only when this is non-zero. */
+	_Atomic uint32_t waiters[FL_MAX_TARGETS][FL_OP__COUNT];
 	struct fl_clockstate clock;
 	struct fl_journal journal;
 };
