@@ -1,0 +1,557 @@
+/*
+ * market_json.c — the scenario's "market" object into struct mkt_params.
+ *
+ * cJSON stays here: every value is read with the strict, path-aware getters
+ * of jsonutil.h, converted to the typed struct and range-checked; unknown
+ * keys are errors. Most groups are plain tables of numeric fields (key,
+ * offset, range, unit scale), so adding a parameter is one line. Errors name
+ * the JSON path: "market.book[2].strike: expected a positive number".
+ *
+ * Grammar (every key optional; defaults in params.c):
+ *   market: dt_ms duration_s duration_h feedback price jumps rates vol book
+ *           book_grid dealers liquidity ladder perp venues shocks
+ *   shocks[i]: kind at_s dur_s ramp_s half_life_s + the kind's size key
+ *           (jump: return, flow: usd + leg, bridge: target, recover: fraction,
+ *           mm: withdraw, venue: venue + status, envelopes: factor)
+ */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "jsonutil.h"
+#include "market/mkt_internal.h"
+
+enum fkind { F_DBL, F_INT, F_BOOL };
+
+struct field {
+	const char *key;
+	size_t off;
+	enum fkind kind;
+	double lo, hi;
+	double scale; /* JSON unit -> struct unit */
+};
+
+#define P(f) offsetof(struct mkt_params, f)
+#define BIG 1e300
+
+static const struct field f_price[] = {
+	{ "spot", P(spot0), F_DBL, DBL_MIN, BIG, 1 },
+	{ "mu", P(mu), F_DBL, -10, 10, 1 },
+	{ "sigma", P(sigma), F_DBL, 0, 10, 1 },
+	{ "nu", P(nu), F_DBL, 0, 1e6, 1 },
+	{ 0 } };
+static const struct field f_jumps[] = {
+	{ "rate_per_h", P(jump_rate_per_s), F_DBL, 0, 1e6, 1.0 / 3600 },
+	{ "decay_s", P(jump_decay_s), F_DBL, DBL_MIN, BIG, 1 },
+	{ "branching", P(jump_branching), F_DBL, 0, 0.99, 1 },
+	{ "mean", P(jump_mean), F_DBL, -1, 1, 1 },
+	{ "sd", P(jump_sd), F_DBL, 0, 1, 1 },
+	{ 0 } };
+static const struct field f_rates[] = {
+	{ "r", P(r), F_DBL, -1, 1, 1 },
+	{ "q", P(q), F_DBL, -1, 1, 1 },
+	{ 0 } };
+static const struct field f_vol[] = {
+	{ "iv", P(iv0), F_DBL, 0, 10, 1 },
+	{ "rv_beta", P(iv_rv_beta), F_DBL, 0, 5, 1 },
+	{ "rv_half_life_s", P(rv_half_life_s), F_DBL, DBL_MIN, BIG, 1 },
+	{ "skew", P(skew), F_DBL, -10, 10, 1 },
+	{ "skew_stress", P(skew_stress), F_DBL, 0, 100, 1 },
+	{ 0 } };
+static const struct field f_dealers[] = {
+	{ "rho", P(rho), F_DBL, 0, 100, 1 },
+	{ "band_usd", P(hedge_band_usd), F_DBL, 0, BIG, 1 },
+	{ "every_ticks", P(hedge_every_ticks), F_INT, 0, 1e9, 1 },
+	{ "min_tau_h", P(min_tau_s), F_DBL, 1e-6, 1e6, 3600 },
+	{ "max_depth_frac", P(hedge_max_depth_frac), F_DBL, 0, 10, 1 },
+	{ 0 } };
+static const struct field f_liquidity[] = {
+	{ "depth_usd", P(depth_usd), F_DBL, DBL_MIN, BIG, 1 },
+	{ "spread_bps", P(spread_bps), F_DBL, DBL_MIN, 1e4, 1 },
+	{ "a_s", P(a_s), F_DBL, 0, 10, 1 },
+	{ "a_d", P(a_d), F_DBL, 0, 10, 1 },
+	{ "mm_half_life_h", P(mm_half_life_s), F_DBL, 1e-6, 1e6, 3600 },
+	{ "mm_vol_sens", P(mm_vol_sens), F_DBL, 0, 100, 1 },
+	{ "mm_liq_sens", P(mm_liq_sens), F_DBL, 0, 1e6, 1 },
+	{ "mm_noise", P(mm_noise), F_DBL, 0, 10, 1 },
+	{ "bid_skew", P(bid_skew), F_DBL, 0, 0.95, 1 },
+	{ "depth_band", P(depth_band), F_DBL, 1e-6, 1, 1 },
+	{ "impact_y", P(impact_y), F_DBL, 0, 10, 1 },
+	{ "daily_volume_usd", P(daily_volume_usd), F_DBL, DBL_MIN, BIG, 1 },
+	{ "permanent", P(impact_permanent), F_DBL, 0, 1, 1 },
+	{ "transient_half_life_s", P(impact_half_life_s), F_DBL, DBL_MIN, BIG, 1 },
+	{ 0 } };
+static const struct field f_ladder[] = {
+	{ "positions", P(ladder_n), F_INT, 0, 10000000, 1 },
+	{ "open_interest_usd", P(oi_usd), F_DBL, 0, BIG, 1 },
+	{ "long_frac", P(long_frac), F_DBL, 0, 1, 1 },
+	{ "inverse_frac", P(inverse_frac), F_DBL, 0, 1, 1 },
+	{ "mmr", P(mmr), F_DBL, 0, 0.5, 1 },
+	{ "size_sd", P(size_sd), F_DBL, 0, 5, 1 },
+	{ "throughput", P(throughput), F_DBL, 1e-6, 10, 1 },
+	{ "max_rounds", P(max_rounds), F_INT, 1, 1000, 1 },
+	{ "insurance_fund_usd", P(insurance_usd), F_DBL, 0, BIG, 1 },
+	{ 0 } };
+static const struct field f_leverage[] = {
+	{ "lo", P(lev_lo), F_DBL, -BIG, BIG, 1 }, /* >= 1 checked with a message */
+	{ "hi", P(lev_hi), F_DBL, -BIG, BIG, 1 },
+	{ "core_lo", P(lev_core_lo), F_DBL, -BIG, BIG, 1 },
+	{ "core_hi", P(lev_core_hi), F_DBL, -BIG, BIG, 1 },
+	{ "core_mass", P(lev_core_mass), F_DBL, 0, 1, 1 },
+	{ 0 } };
+static const struct field f_entry[] = {
+	{ "window_h", P(entry_window_s), F_DBL, 0, 1e6, 3600 },
+	{ "sigma", P(entry_sigma), F_DBL, 0, 10, 1 },
+	{ "trend", P(entry_trend), F_DBL, -100, 100, 1 },
+	{ 0 } };
+static const struct field f_perp[] = {
+	{ "interest", P(fund_interest), F_DBL, -0.1, 0.1, 1 },
+	{ "clamp", P(fund_clamp), F_DBL, 0, 0.1, 1 },
+	{ "cap", P(fund_cap), F_DBL, 0, 0.1, 1 },
+	{ "interval_h", P(fund_interval_s), F_DBL, 1e-3, 1e4, 3600 },
+	{ "stress_interval_h", P(fund_stress_interval_s), F_DBL, 1e-3, 1e4, 3600 },
+	{ "basis_bps", P(basis0_bps), F_DBL, -1e4, 1e4, 1 },
+	{ "kappa", P(kappa), F_DBL, DBL_MIN, BIG, 1 },
+	{ "arb_capital_usd", P(arb_capital_usd), F_DBL, 0, BIG, 1 },
+	{ "arb_half_life_s", P(arb_half_life_s), F_DBL, DBL_MIN, BIG, 1 },
+	{ "arb_unwind_h", P(arb_unwind_half_life_s), F_DBL, 1e-6, 1e6, 3600 },
+	{ "basis_ma_s", P(basis_ma_s), F_DBL, DBL_MIN, BIG, 1 },
+	{ "impact_notional_usd", P(impact_notional_usd), F_DBL, 0, BIG, 1 },
+	{ 0 } };
+
+/* Keys of a group: the table's plus `extra` (NULL-terminated). */
+static int group_keys(const struct field *t, const char *const *extra,
+		      const char **out, int cap)
+{
+	int n = 0;
+
+	for (; t->key && n < cap - 1; t++)
+		out[n++] = t->key;
+	for (; extra && *extra && n < cap - 1; extra++)
+		out[n++] = *extra;
+	out[n] = NULL;
+	return n;
+}
+
+static int read_field(struct fl_jctx *c, const cJSON *o, const char *path,
+		      const struct field *f, struct mkt_params *p)
+{
+	char *dst = (char *)p + f->off;
+	double d;
+	bool b;
+
+	if (f->kind == F_BOOL) {
+		if (fl_json_bool(c, o, path, f->key, false, &b) == 0 && cJSON_GetObjectItemCaseSensitive(o, f->key))
+			*(bool *)dst = b;
+		return 0;
+	}
+	if (!cJSON_GetObjectItemCaseSensitive(o, f->key))
+		return 0;
+	if (fl_json_num(c, o, path, f->key, true, f->lo, f->hi, &d))
+		return -EINVAL;
+	if (f->kind == F_INT)
+		*(int *)dst = (int)d;
+	else
+		*(double *)dst = d * f->scale;
+	return 0;
+}
+
+/* Read a group object `key` of `parent` with table `t` and extra keys. */
+static const cJSON *read_group(struct fl_jctx *c, const cJSON *parent,
+			       const char *ppath, const char *key,
+			       const struct field *t, const char *const *extra,
+			       struct mkt_params *p, struct fl_jpath *path)
+{
+	const char *keys[48];
+	const cJSON *o = fl_json_obj(c, parent, ppath, key, false);
+
+	if (!o)
+		return NULL;
+	fl_jpath_key(path, ppath, key);
+	group_keys(t, extra, keys, 48);
+	fl_json_only_keys(c, o, path->s, keys);
+	for (; t->key; t++)
+		read_field(c, o, path->s, t, p);
+	return o;
+}
+
+static int read_enum(struct fl_jctx *c, const cJSON *o, const char *path,
+		     const char *key, const char *const *names, int *out)
+{
+	char s[32] = "";
+	struct fl_jpath kp;
+
+	if (!cJSON_GetObjectItemCaseSensitive(o, key))
+		return 0;
+	if (fl_json_str(c, o, path, key, true, s, sizeof(s)))
+		return -EINVAL;
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return fl_jerr(c, fl_jpath_key(&kp, path, key), "expected one of %s%s%s%s%s; got \"%s\"",
+		       names[0], names[1] ? " " : "", names[1] ? names[1] : "",
+		       names[1] && names[2] ? " " : "", names[1] && names[2] ? names[2] : "", s);
+}
+
+static const char *const leg_names[] = { "spot", "perp", NULL };
+static const char *const mode_names[] = { "discrete", "frey", "sircar", NULL };
+
+static void read_dealers(struct fl_jctx *c, const cJSON *m, const char *path,
+			 struct mkt_params *p)
+{
+	static const char *const extra[] = { "mode", "leg", NULL };
+	struct fl_jpath gp;
+	const cJSON *o = read_group(c, m, path, "dealers", f_dealers, extra, p, &gp);
+
+	if (!o)
+		return;
+	read_enum(c, o, gp.s, "mode", mode_names, &p->dealer_mode);
+	read_enum(c, o, gp.s, "leg", leg_names, &p->hedge_leg);
+}
+
+static void read_ladder(struct fl_jctx *c, const cJSON *m, const char *path,
+			struct mkt_params *p)
+{
+	static const char *const extra[] = { "leverage", "entry", NULL };
+	struct fl_jpath gp, sub, kp;
+	const cJSON *o = read_group(c, m, path, "ladder", f_ladder, extra, p, &gp);
+
+	if (!o)
+		return;
+	if (read_group(c, o, gp.s, "leverage", f_leverage, NULL, p, &sub)) {
+		if (!(p->lev_lo >= 1))
+			fl_jerr(c, fl_jpath_key(&kp, sub.s, "lo"), "expected a leverage >= 1; got %g", p->lev_lo);
+		if (p->lev_hi < p->lev_lo || p->lev_core_lo < p->lev_lo ||
+		    p->lev_core_hi > p->lev_hi || p->lev_core_hi < p->lev_core_lo)
+			fl_jerr(c, sub.s, "expected lo <= core_lo <= core_hi <= hi");
+	}
+	read_group(c, o, gp.s, "entry", f_entry, NULL, p, &sub);
+	if (p->mmr * p->lev_hi >= 1)
+		fl_jerr(c, fl_jpath_key(&kp, gp.s, "mmr"), "expected a maintenance margin rate below 1/leverage (%g)", 1.0 / p->lev_hi);
+}
+
+static void read_option(struct fl_jctx *c, const cJSON *o, const char *path,
+			struct mkt_params *p)
+{
+	static const char *const keys[] = { "strike", "expiry_h", "type", "dealer", "multiplier", NULL };
+	static const char *const types[] = { "call", "put", NULL };
+	struct mkt_option opt = { .multiplier = 1.0 };
+	double h = 0;
+	int bad = c->nerr;
+
+	fl_json_only_keys(c, o, path, keys);
+	fl_json_num(c, o, path, "strike", true, DBL_MIN, BIG, &opt.strike);
+	fl_json_num(c, o, path, "expiry_h", true, DBL_MIN, 1e6, &h);
+	fl_json_num(c, o, path, "dealer", true, -BIG, BIG, &opt.dealer);
+	fl_json_num(c, o, path, "multiplier", false, DBL_MIN, BIG, &opt.multiplier);
+	if (!cJSON_GetObjectItemCaseSensitive(o, "type"))
+		fl_jerr(c, path, "expected a \"type\": \"call\" or \"put\"");
+	read_enum(c, o, path, "type", types, &opt.type);
+	opt.expiry_s = h * 3600.0;
+	if (c->nerr == bad && mkt_params__add_option(p, &opt))
+		fl_jerr(c, path, "out of memory");
+}
+
+static void read_book(struct fl_jctx *c, const cJSON *m, const char *path,
+		      struct mkt_params *p)
+{
+	struct fl_jpath bp, ip;
+	const cJSON *a = fl_json_arr(c, m, path, "book", false), *it;
+	int i = 0;
+
+	if (!a)
+		return;
+	fl_jpath_key(&bp, path, "book");
+	cJSON_ArrayForEach(it, a) {
+		fl_jpath_idx(&ip, bp.s, i++);
+		if (!cJSON_IsObject(it))
+			fl_jerr(c, ip.s, "expected an object; got %s", fl_json_type(it));
+		else
+			read_option(c, it, ip.s, p);
+	}
+}
+
+/* "book_grid": geometric strikes, dealer positions weighted by a Gaussian in
+ * log-moneyness of width `width` (the book is concentrated near the money). */
+struct grid {
+	double lo, hi, width, call_dealer, put_dealer, mult;
+	int count;
+};
+
+static void grid_lines(struct fl_jctx *c, const char *path, const struct grid *g,
+		       double exp_h, struct mkt_params *p)
+{
+	for (int i = 0; i < g->count; i++) {
+		double K = g->lo * pow(g->hi / g->lo, g->count > 1 ? (double)i / (g->count - 1) : 0);
+		double lm = log(K / p->spot0), w = exp(-lm * lm / (2 * g->width * g->width));
+		struct mkt_option call = { K, exp_h * 3600, MKT_CALL, g->call_dealer * w, g->mult };
+		struct mkt_option put = { K, exp_h * 3600, MKT_PUT, g->put_dealer * w, g->mult };
+
+		if (mkt_params__add_option(p, &call) || mkt_params__add_option(p, &put)) {
+			fl_jerr(c, path, "out of memory");
+			return;
+		}
+	}
+}
+
+static void read_grid(struct fl_jctx *c, const cJSON *m, const char *path,
+		      struct mkt_params *p)
+{
+	static const char *const keys[] = { "strike_lo", "strike_hi", "count", "expiries_h", "call_dealer", "put_dealer", "width", "multiplier", NULL };
+	struct grid g = { .width = 0.1, .mult = 1 };
+	struct fl_jpath gp, ep, kp;
+	const cJSON *o = fl_json_obj(c, m, path, "book_grid", false), *e, *it;
+	long long n = 0;
+	int i = 0, bad = c->nerr;
+
+	if (!o)
+		return;
+	fl_jpath_key(&gp, path, "book_grid");
+	fl_json_only_keys(c, o, gp.s, keys);
+	fl_json_num(c, o, gp.s, "strike_lo", true, DBL_MIN, BIG, &g.lo);
+	fl_json_num(c, o, gp.s, "strike_hi", true, DBL_MIN, BIG, &g.hi);
+	fl_json_int(c, o, gp.s, "count", true, 1, 100000, &n);
+	fl_json_num(c, o, gp.s, "call_dealer", false, -BIG, BIG, &g.call_dealer);
+	fl_json_num(c, o, gp.s, "put_dealer", false, -BIG, BIG, &g.put_dealer);
+	fl_json_num(c, o, gp.s, "width", false, 1e-6, 100, &g.width);
+	fl_json_num(c, o, gp.s, "multiplier", false, DBL_MIN, BIG, &g.mult);
+	g.count = (int)n;
+	if (c->nerr == bad && g.hi < g.lo)
+		fl_jerr(c, fl_jpath_key(&kp, gp.s, "strike_hi"), "expected a number >= strike_lo");
+	e = fl_json_arr(c, o, gp.s, "expiries_h", true);
+	if (!e || c->nerr != bad)
+		return;
+	fl_jpath_key(&ep, gp.s, "expiries_h");
+	cJSON_ArrayForEach(it, e) {
+		fl_jpath_idx(&kp, ep.s, i++);
+		if (!cJSON_IsNumber(it) || !(it->valuedouble > 0))
+			fl_jerr(c, kp.s, "expected a positive number of hours");
+		else
+			grid_lines(c, gp.s, &g, it->valuedouble, p);
+	}
+}
+
+static void read_venue(struct fl_jctx *c, const cJSON *o, const char *path,
+		       struct mkt_venue *v)
+{
+	static const char *const keys[] = { "name", "weight", "perp", "slow_lag_s", NULL };
+
+	fl_json_only_keys(c, o, path, keys);
+	fl_json_str(c, o, path, "name", true, v->name, sizeof(v->name));
+	fl_json_num(c, o, path, "weight", false, DBL_MIN, BIG, &v->weight);
+	fl_json_bool(c, o, path, "perp", false, &v->perp);
+	fl_json_num(c, o, path, "slow_lag_s", false, 0, 1e6, &v->slow_lag_s);
+}
+
+static void read_venues(struct fl_jctx *c, const cJSON *m, const char *path,
+			struct mkt_params *p)
+{
+	struct fl_jpath vp, ip;
+	const cJSON *a = fl_json_arr(c, m, path, "venues", false), *it;
+	int i = 0, nperp = 0;
+
+	if (!a)
+		return;
+	fl_jpath_key(&vp, path, "venues");
+	if (cJSON_GetArraySize(a) < 1 || cJSON_GetArraySize(a) > MKT_MAX_VENUES) {
+		fl_jerr(c, vp.s, "expected 1 to %d venues", MKT_MAX_VENUES);
+		return;
+	}
+	cJSON_ArrayForEach(it, a) {
+		struct mkt_venue v = { .weight = 1, .slow_lag_s = 5 };
+
+		fl_jpath_idx(&ip, vp.s, i);
+		if (!cJSON_IsObject(it)) {
+			fl_jerr(c, ip.s, "expected an object; got %s", fl_json_type(it));
+			continue;
+		}
+		read_venue(c, it, ip.s, &v);
+		nperp += v.perp;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(p->venues[j].name, v.name))
+				fl_jerr(c, ip.s, "expected a unique venue name; \"%s\" repeats", v.name);
+		p->venues[i++] = v;
+	}
+	p->nvenues = i;
+	if (nperp != 1)
+		fl_jerr(c, vp.s, "expected exactly one venue with \"perp\": true");
+}
+
+/* Shocks: each kind has its one size key (and a default for it). */
+struct kind_desc {
+	const char *name, *size_key;
+	double lo, hi;
+};
+static const struct kind_desc kinds[MKT_SHOCK__COUNT] = {
+	[MKT_SHOCK_JUMP] = { "jump", "return", -0.99, 10 },
+	[MKT_SHOCK_FLOW] = { "flow", "usd", -BIG, BIG },
+	[MKT_SHOCK_BRIDGE] = { "bridge", "target", 1e-6, 1e6 },
+	[MKT_SHOCK_RECOVER] = { "recover", "fraction", -1, 2 },
+	[MKT_SHOCK_MM] = { "mm", "withdraw", 0, 1 },
+	[MKT_SHOCK_VENUE] = { "venue", NULL, 0, 0 },
+	[MKT_SHOCK_VOL] = { "vol", "factor", 1e-3, 100 },
+	[MKT_SHOCK_IV] = { "iv", "factor", 1e-3, 100 },
+	[MKT_SHOCK_DEPTH] = { "depth", "factor", 1e-4, 100 },
+	[MKT_SHOCK_SPREAD] = { "spread", "factor", 1e-3, 1000 },
+	[MKT_SHOCK_HAWKES] = { "hawkes", "factor", 0, 100 },
+	[MKT_SHOCK_THROUGHPUT] = { "throughput", "factor", 1e-4, 100 },
+};
+
+static int shock_kind(struct fl_jctx *c, const cJSON *o, const char *path)
+{
+	char s[32] = "";
+	struct fl_jpath kp;
+
+	if (fl_json_str(c, o, path, "kind", true, s, sizeof(s)))
+		return -1;
+	for (int k = 0; k < MKT_SHOCK__COUNT; k++)
+		if (!strcmp(s, kinds[k].name))
+			return k;
+	fl_jerr(c, fl_jpath_key(&kp, path, "kind"), "expected one of jump flow bridge recover mm venue vol iv depth spread hawkes throughput; got \"%s\"", s);
+	return -1;
+}
+
+static int64_t secs_ns(double s)
+{
+	return (int64_t)llround(s * 1e9);
+}
+
+static void read_shock_venue(struct fl_jctx *c, const cJSON *o, const char *path,
+			     const struct mkt_params *p, struct mkt_shock *s)
+{
+	static const char *const st[] = { "up", "slow", "stale", "down", NULL };
+	char name[MKT_NAME_MAX] = "";
+	struct fl_jpath kp;
+
+	if (fl_json_str(c, o, path, "venue", true, name, sizeof(name)) == 0) {
+		s->venue = -1;
+		for (int i = 0; i < p->nvenues; i++)
+			if (!strcmp(p->venues[i].name, name))
+				s->venue = i;
+		if (s->venue < 0)
+			fl_jerr(c, fl_jpath_key(&kp, path, "venue"), "expected the name of a venue in market.venues; got \"%s\"", name);
+	}
+	s->status = MKT_VENUE_DOWN;
+	read_enum(c, o, path, "status", st, &s->status);
+}
+
+static void read_shock(struct fl_jctx *c, const cJSON *o, const char *path,
+		       struct mkt_params *p, struct mkt_shock *s)
+{
+	const char *keys[12] = { "kind", "at_s", "dur_s", "ramp_s", "half_life_s" };
+	double at = 0, dur = 0, ramp = 0;
+	int n = 5, k = shock_kind(c, o, path);
+
+	if (k < 0)
+		return;
+	s->kind = k;
+	if (kinds[k].size_key)
+		keys[n++] = kinds[k].size_key;
+	if (k == MKT_SHOCK_FLOW)
+		keys[n++] = "leg";
+	if (k == MKT_SHOCK_VENUE)
+		keys[n++] = "venue", keys[n++] = "status";
+	keys[n] = NULL;
+	fl_json_only_keys(c, o, path, keys);
+	fl_json_num(c, o, path, "at_s", true, 0, 1e9, &at);
+	fl_json_num(c, o, path, "dur_s", k == MKT_SHOCK_BRIDGE || k == MKT_SHOCK_RECOVER || k == MKT_SHOCK_VENUE || k == MKT_SHOCK_FLOW, 0, 1e9, &dur);
+	fl_json_num(c, o, path, "ramp_s", false, 0, 1e9, &ramp);
+	fl_json_num(c, o, path, "half_life_s", k == MKT_SHOCK_RECOVER, 0, 1e9, &s->half_life_s);
+	if (kinds[k].size_key)
+		fl_json_num(c, o, path, kinds[k].size_key, true, kinds[k].lo, kinds[k].hi, &s->size);
+	if (k == MKT_SHOCK_FLOW)
+		read_enum(c, o, path, "leg", leg_names, &s->leg);
+	if (k == MKT_SHOCK_VENUE)
+		read_shock_venue(c, o, path, p, s);
+	s->at_ns = secs_ns(at), s->dur_ns = secs_ns(dur), s->ramp_ns = secs_ns(ramp);
+}
+
+static void read_shocks(struct fl_jctx *c, const cJSON *m, const char *path,
+			struct mkt_params *p)
+{
+	struct fl_jpath sp, ip;
+	const cJSON *a = fl_json_arr(c, m, path, "shocks", false), *it;
+	int i = 0;
+
+	if (!a)
+		return;
+	fl_jpath_key(&sp, path, "shocks");
+	if (cJSON_GetArraySize(a) > MKT_MAX_SHOCKS) {
+		fl_jerr(c, sp.s, "expected at most %d shocks", MKT_MAX_SHOCKS);
+		return;
+	}
+	cJSON_ArrayForEach(it, a) {
+		struct mkt_shock s = { 0 };
+
+		fl_jpath_idx(&ip, sp.s, i);
+		if (!cJSON_IsObject(it))
+			fl_jerr(c, ip.s, "expected an object; got %s", fl_json_type(it));
+		else
+			read_shock(c, it, ip.s, p, &s);
+		p->shocks[i++] = s;
+	}
+	p->nshocks = i;
+}
+
+static void read_top(struct fl_jctx *c, const cJSON *m, const char *path,
+		     struct mkt_params *p)
+{
+	double d = -1, s = -1, h = -1;
+	bool b;
+
+	if (fl_json_num(c, m, path, "dt_ms", false, 1, 60000, &d) == 0 && d > 0)
+		p->dt_ns = llround(d * 1e6);
+	if (fl_json_num(c, m, path, "duration_s", false, 1e-3, 1e8, &s) == 0 && s > 0)
+		p->duration_ns = secs_ns(s);
+	if (fl_json_num(c, m, path, "duration_h", false, 1e-6, 1e5, &h) == 0 && h > 0)
+		p->duration_ns = secs_ns(h * 3600);
+	if (cJSON_GetObjectItemCaseSensitive(m, "feedback") &&
+	    fl_json_bool(c, m, path, "feedback", true, &b) == 0)
+		p->feedback = b;
+}
+
+static void read_price(struct fl_jctx *c, const cJSON *m, const char *path,
+		       struct mkt_params *p)
+{
+	struct fl_jpath gp, kp;
+
+	if (read_group(c, m, path, "price", f_price, NULL, p, &gp) &&
+	    p->nu != 0 && !(p->nu > 2))
+		fl_jerr(c, fl_jpath_key(&kp, gp.s, "nu"), "expected 0 (Gaussian) or a number > 2; got %g", p->nu);
+}
+
+int mkt_params__from_json(struct fl_jctx *c, const struct cJSON *market,
+			  const char *path, struct mkt_params *p)
+{
+	static const char *const keys[] = { "dt_ms", "duration_s", "duration_h", "feedback", "price", "jumps", "rates", "vol", "book", "book_grid", "dealers", "liquidity", "ladder", "perp", "venues", "shocks", NULL };
+	struct fl_jpath gp;
+	char why[256];
+	int before = c->nerr;
+
+	if (!cJSON_IsObject(market))
+		return fl_jerr(c, path, "expected an object; got %s", fl_json_type(market));
+	fl_json_only_keys(c, market, path, keys);
+	read_top(c, market, path, p);
+	read_price(c, market, path, p);
+	read_group(c, market, path, "jumps", f_jumps, NULL, p, &gp);
+	read_group(c, market, path, "rates", f_rates, NULL, p, &gp);
+	read_group(c, market, path, "vol", f_vol, NULL, p, &gp);
+	read_group(c, market, path, "liquidity", f_liquidity, NULL, p, &gp);
+	read_group(c, market, path, "perp", f_perp, NULL, p, &gp);
+	read_dealers(c, market, path, p);
+	read_ladder(c, market, path, p);
+	read_venues(c, market, path, p);
+	read_book(c, market, path, p);
+	read_grid(c, market, path, p);
+	read_shocks(c, market, path, p);
+	if (c->nerr == before && mkt_params__check(p, why, sizeof(why)))
+		fl_jerr(c, path, "expected a consistent market: %s", why);
+	return c->nerr == before ? 0 : -EINVAL;
+}
