@@ -32,12 +32,12 @@ endif
 # and the unit tests are.
 SHIM_CFLAGS := $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -fPIC \
 	-fvisibility=hidden -fno-stack-protector -ftls-model=initial-exec
-SHIM_LDFLAGS := -shared -Wl,--version-script=shim/libfaultline.map \
+SHIM_LDFLAGS := -shared -Wl,--version-script=$(O)/libfaultline.map \
 	-Wl,-z,now -Wl,-z,relro -ldl -lpthread
 
 CTL_LIBS := -lcjson -luring -lm
 
-SHIM_SRC := $(wildcard shim/*.c)
+SHIM_SRC := $(filter-out shim/libfaultline.map.c,$(wildcard shim/*.c))
 SHIM_OBJ := $(patsubst shim/%.c,$(O)/shim/%.o,$(SHIM_SRC))
 CTL_SRC  := $(wildcard controller/*.c controller/market/*.c)
 CTL_OBJ  := $(patsubst %.c,$(O)/%.o,$(CTL_SRC))
@@ -57,8 +57,12 @@ all: deps $(O)/libfaultline.so $(O)/faultline $(HELPER_BIN) $(EXAMPLE_BIN)
 deps:
 	@scripts/deps.sh build
 
-$(O)/libfaultline.so: $(SHIM_OBJ) shim/libfaultline.map
+$(O)/libfaultline.so: $(SHIM_OBJ) $(O)/libfaultline.map
 	$(CC) -o $@ $(SHIM_OBJ) $(SHIM_LDFLAGS)
+
+$(O)/libfaultline.map: shim/libfaultline.map.c shim/symbols.h
+	@mkdir -p $(dir $@)
+	$(CC) -E -P -Ishim -o $@ shim/libfaultline.map.c
 
 $(O)/shim/%.o: shim/%.c | deps
 	@mkdir -p $(dir $@)

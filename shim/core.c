@@ -1,0 +1,639 @@
+/*
+ * core.c — the shim's core: real symbols, attachment to the control block,
+ * the fd table and classification, sleeping, gates and the journal.
+ *
+ * Divisions: (1) real functions and their raw-syscall fallbacks, (2) the fd
+ * table and per-fd state, (3) attaching, (4) classification, (5) acting.
+ *
+ * Invariants
+ *  - Nothing here allocates with malloc, takes a lock that a signal handler
+ *    or a forked child could find held (the one spinlock is reset in the
+ *    child), prints, or exits. Failure of anything means pass-through.
+ *  - Calls made before our constructor (jemalloc's constructor, ld.so) go
+ *    through raw-syscall fallbacks: no dlsym, no malloc, no deadlock.
+ *  - errno is saved and restored around every internal call the program did
+ *    not ask for.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "shim.h"
+
+/* ---- (1) real functions ------------------------------------------------ */
+
+#define SYS(...) syscall(__VA_ARGS__)
+
+static int fb_socket(int d, int t, int p) { return (int)SYS(SYS_socket, d, t, p); }
+static int fb_connect(int fd, const struct sockaddr *a, socklen_t l) { return (int)SYS(SYS_connect, fd, a, l); }
+static int fb_accept(int fd, struct sockaddr *a, socklen_t *l) { return (int)SYS(SYS_accept, fd, a, l); }
+static int fb_accept4(int fd, struct sockaddr *a, socklen_t *l, int f) { return (int)SYS(SYS_accept4, fd, a, l, f); }
+static ssize_t fb_sendto(int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t l) { return SYS(SYS_sendto, fd, b, n, f, a, l); }
+static ssize_t fb_sendmsg(int fd, const struct msghdr *m, int f) { return SYS(SYS_sendmsg, fd, m, f); }
+static int fb_sendmmsg(int fd, struct mmsghdr *m, unsigned n, int f) { return (int)SYS(SYS_sendmmsg, fd, m, n, f); }
+static ssize_t fb_recvfrom(int fd, void *b, size_t n, int f, struct sockaddr *a, socklen_t *l) { return SYS(SYS_recvfrom, fd, b, n, f, a, l); }
+static ssize_t fb_recvmsg(int fd, struct msghdr *m, int f) { return SYS(SYS_recvmsg, fd, m, f); }
+static int fb_recvmmsg(int fd, struct mmsghdr *m, unsigned n, int f, struct timespec *t) { return (int)SYS(SYS_recvmmsg, fd, m, n, f, t); }
+static ssize_t fb_sendfile(int o, int i, off_t *off, size_t n) { return SYS(SYS_sendfile, o, i, off, n); }
+static int fb_shutdown(int fd, int h) { return (int)SYS(SYS_shutdown, fd, h); }
+static int fb_getsockopt(int fd, int l, int o, void *v, socklen_t *n) { return (int)SYS(SYS_getsockopt, fd, l, o, v, n); }
+static int fb_setsockopt(int fd, int l, int o, const void *v, socklen_t n) { return (int)SYS(SYS_setsockopt, fd, l, o, v, n); }
+static int fb_poll(struct pollfd *p, nfds_t n, int t) { return (int)SYS(SYS_poll, p, n, t); }
+static int fb_ppoll(struct pollfd *p, nfds_t n, const struct timespec *t, const sigset_t *s)
+{
+	struct timespec tc, *tp = NULL;
+	if (t) {
+		tc = *t;
+		tp = &tc;
+	}
+	return (int)SYS(SYS_ppoll, p, n, tp, s, s ? _NSIG / 8 : 0);
+}
+static int fb_select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t) { return (int)SYS(SYS_select, n, r, w, e, t); }
+static int fb_pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, const sigset_t *s)
+{
+	struct timespec tc, *tp = NULL;
+	struct { const sigset_t *ss; size_t len; } sd = {s, _NSIG / 8};
+	if (t) {
+		tc = *t;
+		tp = &tc;
+	}
+	return (int)SYS(SYS_pselect6, n, r, w, e, tp, s ? &sd : NULL);
+}
+static int fb_epoll_ctl(int e, int op, int fd, struct epoll_event *ev) { return (int)SYS(SYS_epoll_ctl, e, op, fd, ev); }
+static int fb_epoll_wait(int e, struct epoll_event *ev, int n, int t) { return (int)SYS(SYS_epoll_wait, e, ev, n, t); }
+static int fb_epoll_pwait(int e, struct epoll_event *ev, int n, int t, const sigset_t *s) { return (int)SYS(SYS_epoll_pwait, e, ev, n, t, s, _NSIG / 8); }
+static int fb_epoll_pwait2(int e, struct epoll_event *ev, int n, const struct timespec *t, const sigset_t *s) { return (int)SYS(SYS_epoll_pwait2, e, ev, n, t, s, _NSIG / 8); }
+static int fb_open(const char *p, int f, ...)
+{
+	mode_t m = 0;
+	if (f & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, f);
+		m = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return (int)SYS(SYS_open, p, f, m);
+}
+static int fb_openat(int d, const char *p, int f, ...)
+{
+	mode_t m = 0;
+	if (f & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, f);
+		m = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return (int)SYS(SYS_openat, d, p, f, m);
+}
+static ssize_t fb_read(int fd, void *b, size_t n) { return SYS(SYS_read, fd, b, n); }
+static ssize_t fb_pread(int fd, void *b, size_t n, off_t o) { return SYS(SYS_pread64, fd, b, n, o); }
+static ssize_t fb_readv(int fd, const struct iovec *v, int n) { return SYS(SYS_readv, fd, v, n); }
+static ssize_t fb_preadv2(int fd, const struct iovec *v, int n, off_t o, int f) { return SYS(SYS_preadv2, fd, v, n, (long)o, 0L, f); }
+static ssize_t fb_write(int fd, const void *b, size_t n) { return SYS(SYS_write, fd, b, n); }
+static ssize_t fb_pwrite(int fd, const void *b, size_t n, off_t o) { return SYS(SYS_pwrite64, fd, b, n, o); }
+static ssize_t fb_writev(int fd, const struct iovec *v, int n) { return SYS(SYS_writev, fd, v, n); }
+static ssize_t fb_pwritev2(int fd, const struct iovec *v, int n, off_t o, int f) { return SYS(SYS_pwritev2, fd, v, n, (long)o, 0L, f); }
+static int fb_fsync(int fd) { return (int)SYS(SYS_fsync, fd); }
+static int fb_fdatasync(int fd) { return (int)SYS(SYS_fdatasync, fd); }
+static int fb_sync_file_range(int fd, off_t o, off_t n, unsigned f) { return (int)SYS(SYS_sync_file_range, fd, o, n, f); }
+static int fb_rename(const char *a, const char *b) { return (int)SYS(SYS_rename, a, b); }
+static int fb_renameat(int da, const char *a, int db, const char *b) { return (int)SYS(SYS_renameat, da, a, db, b); }
+static int fb_renameat2(int da, const char *a, int db, const char *b, unsigned f) { return (int)SYS(SYS_renameat2, da, a, db, b, f); }
+static int fb_close(int fd) { return (int)SYS(SYS_close, fd); }
+static int fb_dup(int fd) { return (int)SYS(SYS_dup, fd); }
+static int fb_dup2(int a, int b) { return (int)SYS(SYS_dup2, a, b); }
+static int fb_dup3(int a, int b, int f) { return (int)SYS(SYS_dup3, a, b, f); }
+static int fb_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)SYS(SYS_fcntl, fd, cmd, arg);
+}
+static int fb_clock_gettime(clockid_t c, struct timespec *t) { return (int)SYS(SYS_clock_gettime, c, t); }
+
+/* Not system calls: nothing calls these before our constructor, so their
+ * fallback resolves on demand; a symbol libc lacks reports ENOSYS. */
+static _Atomic int resolve_state; /* 0 none, 1 in progress, 2 done */
+#define LAZY(ret, name, params, args, fail)                                    \
+	static ret fb_##name params                                            \
+	{                                                                      \
+		if (atomic_load(&resolve_state) != 2)                          \
+			fl__resolve();                                         \
+		if (fl__real_##name == fb_##name) {                            \
+			errno = ENOSYS;                                        \
+			return fail;                                           \
+		}                                                              \
+		return fl__real_##name args;                                   \
+	}
+LAZY(int, getaddrinfo, (const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r), (n, s, h, r), EAI_SYSTEM)
+LAZY(FILE *, fopen, (const char *p, const char *m), (p, m), NULL)
+LAZY(FILE *, fdopen, (int fd, const char *m), (fd, m), NULL)
+LAZY(int, fclose, (FILE *f), (f), EOF)
+
+#define FL__REAL_DEF(ret, name, params) ret(*fl__real_##name) params = fb_##name;
+FL_REAL_SYMS(FL__REAL_DEF)
+#undef FL__REAL_DEF
+
+void fl__resolve(void)
+{
+	int expect = 0;
+
+	if (!atomic_compare_exchange_strong(&resolve_state, &expect, 1))
+		return; /* done, or being done (re-entered from dlsym) */
+#define FL__RESOLVE(ret, name, params)                                         \
+	do {                                                                   \
+		void *p = dlsym(RTLD_NEXT, #name);                             \
+		if (p)                                                         \
+			fl__real_##name = (ret(*) params)p;                    \
+	} while (0);
+	FL_REAL_SYMS(FL__RESOLVE)
+#undef FL__RESOLVE
+	atomic_store(&resolve_state, 2);
+}
+
+int64_t fl__mono_ns(void)
+{
+	struct timespec ts;
+	FL_REAL(clock_gettime)(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* ---- (2) the fd table ---------------------------------------------------- */
+
+uint8_t fl__fdtab[FL_FDTAB_SIZE];
+__thread int fl__busy;
+static _Atomic int fdtab_max = -1;       /* highest slot ever written */
+static _Atomic uint32_t attach_gen;      /* bumped when the table is reset */
+static struct fl_fdst *_Atomic fdst_tab; /* FL_FDST_MAX entries, mmap'd */
+
+static void fdtab_set(int fd, uint8_t cls)
+{
+	unsigned i = (unsigned)fd & (FL_FDTAB_SIZE - 1);
+	int m = atomic_load_explicit(&fdtab_max, memory_order_relaxed);
+
+	while ((int)i > m && !atomic_compare_exchange_weak(&fdtab_max, &m, (int)i))
+		;
+	__atomic_store_n(&fl__fdtab[i], cls, __ATOMIC_RELAXED);
+}
+
+void fl__fd_set(int fd, unsigned cls)
+{
+	if (fd >= 0 && (unsigned)fd < FL_FDTAB_SIZE)
+		fdtab_set(fd, (uint8_t)cls);
+}
+
+static void fdtab_reset(void)
+{
+	int m = atomic_load(&fdtab_max);
+	atomic_fetch_add(&attach_gen, 1);
+	for (int i = 0; i <= m; i++)
+		__atomic_store_n(&fl__fdtab[i], FL_FD_UNKNOWN, __ATOMIC_RELAXED);
+}
+
+struct fl_fdst *fl__fdst(int fd)
+{
+	struct fl_fdst *t = atomic_load_explicit(&fdst_tab, memory_order_acquire);
+
+	if (fd < 0 || fd >= FL_FDST_MAX)
+		return NULL;
+	if (FL_UNLIKELY(!t)) {
+		struct fl_fdst *expect = NULL;
+		void *p = mmap(NULL, FL_FDST_MAX * sizeof(*t), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		if (atomic_compare_exchange_strong(&fdst_tab, &expect, p))
+			t = p;
+		else {
+			munmap(p, FL_FDST_MAX * sizeof(*t));
+			t = expect;
+		}
+	}
+	return &t[fd];
+}
+
+static void fdst_clear(int fd)
+{
+	struct fl_fdst *t = atomic_load(&fdst_tab);
+	if (!t || fd < 0 || fd >= FL_FDST_MAX)
+		return;
+	struct fl_fdst *s = &t[fd];
+	if (atomic_load(&s->rdue) || atomic_load(&s->wdue))
+		fl__pending_del(fd);
+	atomic_store(&s->rdue, 0);
+	atomic_store(&s->wdue, 0);
+	atomic_store(&s->conn_err, 0);
+	atomic_store(&s->reset, 0);
+	atomic_store(&s->fake_conn, 0);
+	atomic_store(&s->ep_hidden, 0);
+	atomic_store(&s->ep_fd, 0);
+	atomic_store(&s->stale_from, 0);
+}
+
+void fl__fd_forget(int fd)
+{
+	if (fd < 0)
+		return;
+	if ((unsigned)fd < FL_FDTAB_SIZE)
+		__atomic_store_n(&fl__fdtab[fd], FL_FD_UNKNOWN, __ATOMIC_RELAXED);
+	fdst_clear(fd);
+}
+
+void fl__fd_dup(int oldfd, int newfd)
+{
+	if (newfd < 0 || (unsigned)newfd >= FL_FDTAB_SIZE)
+		return;
+	fdst_clear(newfd);
+	if (oldfd < 0 || (unsigned)oldfd >= FL_FDTAB_SIZE)
+		fdtab_set(newfd, FL_FD_UNKNOWN);
+	else
+		fdtab_set(newfd, __atomic_load_n(&fl__fdtab[oldfd], __ATOMIC_RELAXED));
+}
+
+/* Pending readiness hides: a short list under a spinlock (slow path only;
+ * reset in a forked child, where the holder thread no longer exists). */
+#define PEND_MAX 256
+_Atomic int fl__npending;
+static atomic_flag pend_lock = ATOMIC_FLAG_INIT;
+static int pend_fds[PEND_MAX];
+static int pend_n;
+
+static void pend_lock_take(void)
+{
+	while (atomic_flag_test_and_set_explicit(&pend_lock, memory_order_acquire))
+		;
+}
+
+static void pend_lock_drop(void)
+{
+	atomic_flag_clear_explicit(&pend_lock, memory_order_release);
+}
+
+void fl__pending_add(int fd)
+{
+	pend_lock_take();
+	int i;
+	for (i = 0; i < pend_n && pend_fds[i] != fd; i++)
+		;
+	if (i == pend_n && pend_n < PEND_MAX)
+		pend_fds[pend_n++] = fd;
+	atomic_store(&fl__npending, pend_n);
+	pend_lock_drop();
+}
+
+void fl__pending_del(int fd)
+{
+	pend_lock_take();
+	for (int i = 0; i < pend_n; i++)
+		if (pend_fds[i] == fd) {
+			pend_fds[i] = pend_fds[--pend_n];
+			break;
+		}
+	atomic_store(&fl__npending, pend_n);
+	pend_lock_drop();
+}
+
+int fl__pending_list(int *out, int max)
+{
+	pend_lock_take();
+	int n = pend_n < max ? pend_n : max;
+	memcpy(out, pend_fds, (size_t)n * sizeof(int));
+	pend_lock_drop();
+	return n;
+}
+
+/* ---- (3) attaching --------------------------------------------------------- */
+
+struct fl_ctl *_Atomic fl__ctl;
+_Atomic int fl__mode;
+_Atomic uint32_t fl__has;
+static char ctl_path[PATH_MAX];
+static _Atomic int64_t next_check_ns;
+static dev_t ctl_dev;
+static ino_t ctl_ino;
+static atomic_flag attach_lock = ATOMIC_FLAG_INIT;
+
+#define ATTACH_CHECK_NS 20000000ll /* look for a new block at most every 20 ms */
+
+static uint32_t block_has(const struct fl_ctl *c)
+{
+	uint32_t has = 0;
+	for (unsigned i = 1; i < c->hdr.ntargets && i < FL_MAX_TARGETS; i++) {
+		switch (c->targets[i].kind) {
+		case FL_TK_PATH: has |= FL_HAS_PATH; break;
+		case FL_TK_HOST: has |= FL_HAS_HOST; break;
+		case FL_TK_TCP: case FL_TK_UDP: case FL_TK_UNIX: has |= FL_HAS_SOCK; break;
+		}
+	}
+	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
+		if (c->rules[i].flags & FL_RF_CLOCK)
+			has |= FL_HAS_CLOCK;
+	return has;
+}
+
+/* Map the block at ctl_path if it is ours and sane; NULL otherwise. */
+static struct fl_ctl *map_block(struct stat *st)
+{
+	int fd = FL_REAL(open)(ctl_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	struct fl_ctl *c = NULL;
+
+	if (fd < 0)
+		return NULL;
+	if (SYS(SYS_fstat, fd, st) == 0 && S_ISREG(st->st_mode) &&
+	    st->st_uid == geteuid() && st->st_size == (off_t)sizeof(*c)) {
+		void *p = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p != MAP_FAILED)
+			c = p;
+	}
+	FL_REAL(close)(fd);
+	if (c && (atomic_load_explicit((_Atomic uint64_t *)&c->hdr.magic,
+				       memory_order_acquire) != FL_CTL_MAGIC ||
+		  c->hdr.abi != FL_ABI_VERSION || c->hdr.size != sizeof(*c) ||
+		  c->hdr.owner_uid != geteuid() || c->hdr.ntargets > FL_MAX_TARGETS ||
+		  c->hdr.nrules > FL_MAX_RULES)) {
+		munmap(c, sizeof(*c));
+		c = NULL;
+	}
+	return c;
+}
+
+static void attach_journal(struct fl_ctl *c)
+{
+	struct fl_jrec r = {0};
+	r.t_ns = fl__mono_ns() - c->hdr.epoch_mono_ns;
+	r.pid = getpid();
+	r.tid = (int32_t)SYS(SYS_gettid);
+	r.kind = FL_J_ATTACH;
+	fl__journal_push(c, &r);
+}
+
+/* Attach to the block at ctl_path if it is new. The old mapping is kept:
+ * another thread may still be sleeping on it, and it is small. */
+static void try_attach(void)
+{
+	struct stat st;
+	struct fl_ctl *c;
+
+	if (SYS(SYS_stat, ctl_path, &st) != 0 ||
+	    (fl__ctl && st.st_dev == ctl_dev && st.st_ino == ctl_ino))
+		return;
+	c = map_block(&st);
+	if (!c)
+		return;
+	ctl_dev = st.st_dev;
+	ctl_ino = st.st_ino;
+	atomic_store(&fl__has, block_has(c));
+	fdtab_reset();
+	atomic_store(&fl__ctl, c);
+	atomic_store(&fl__mode, FL_MODE_ON);
+	attach_journal(c);
+}
+
+void fl__attach_poll(void)
+{
+	int mode = atomic_load_explicit(&fl__mode, memory_order_relaxed);
+	struct fl_ctl *c;
+	int64_t now;
+
+	if (mode == FL_MODE_OFF || mode == FL_MODE_UNINIT)
+		return;
+	now = fl__mono_ns();
+	c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	if (c && mode == FL_MODE_ON && fl__live(c, now))
+		return;
+	if (now < atomic_load_explicit(&next_check_ns, memory_order_relaxed))
+		return;
+	if (atomic_flag_test_and_set(&attach_lock))
+		return;
+	atomic_store(&next_check_ns, now + ATTACH_CHECK_NS);
+	int saved = errno;
+	try_attach();
+	errno = saved;
+	atomic_flag_clear(&attach_lock);
+}
+
+static void atfork_child(void)
+{
+	atomic_flag_clear(&pend_lock);
+	atomic_flag_clear(&attach_lock);
+}
+
+__attribute__((constructor(101))) static void fl_init(void)
+{
+	int saved = errno;
+	const char *p;
+
+	fl__resolve();
+	pthread_atfork(NULL, NULL, atfork_child);
+	p = getenv("FAULTLINE_CTL");
+	if (!p || !*p || strlen(p) >= sizeof(ctl_path)) {
+		atomic_store(&fl__mode, FL_MODE_OFF);
+		errno = saved;
+		return;
+	}
+	memcpy(ctl_path, p, strlen(p) + 1);
+	atomic_store(&fl__mode, FL_MODE_WAITING);
+	try_attach();
+	errno = saved;
+}
+
+/* ---- (4) classification ---------------------------------------------------- */
+
+static unsigned classify_sock(struct fl_ctl *c, int fd, bool *keep_unknown)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0, acc = 0;
+	socklen_t ol = sizeof(type);
+	unsigned t = 0;
+
+	if (!(atomic_load(&fl__has) & FL_HAS_SOCK))
+		return 0;
+	if (FL_REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &ol) != 0)
+		return 0;
+	ol = sizeof(acc);
+	FL_REAL(getsockopt)(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol);
+	if (!acc && SYS(SYS_getpeername, fd, &ss, &len) == 0)
+		t = fl__match_sockaddr(c, (struct sockaddr *)&ss, len, type, false);
+	else if (!acc && type == SOCK_STREAM)
+		*keep_unknown = true; /* not connected yet: connect() decides */
+	len = sizeof(ss);
+	if (!t && SYS(SYS_getsockname, fd, &ss, &len) == 0)
+		t = fl__match_sockaddr(c, (struct sockaddr *)&ss, len, type, acc != 0);
+	if (t)
+		*keep_unknown = false;
+	return t;
+}
+
+static unsigned classify_file(struct fl_ctl *c, int fd)
+{
+	char link[64], path[PATH_MAX];
+	ssize_t n;
+
+	if (!(atomic_load(&fl__has) & FL_HAS_PATH))
+		return 0;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = SYS(SYS_readlink, link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return 0;
+	path[n] = '\0';
+	return fl__match_path(c, path);
+}
+
+unsigned fl__classify(int fd)
+{
+	struct fl_ctl *c = atomic_load(&fl__ctl);
+	uint32_t gen = atomic_load(&attach_gen);
+	bool keep_unknown = false;
+	unsigned t = 0;
+	struct stat st;
+	int saved = errno;
+
+	if (fd < 0 || (unsigned)fd >= FL_FDTAB_SIZE)
+		return FL_FD_NONE;
+	if (c && atomic_load(&fl__mode) == FL_MODE_ON) {
+		if (SYS(SYS_fstat, fd, &st) != 0) {
+			errno = saved;
+			return FL_FD_NONE; /* not open: the real call says EBADF */
+		}
+		if (S_ISSOCK(st.st_mode))
+			t = classify_sock(c, fd, &keep_unknown);
+		else if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+			t = classify_file(c, fd);
+	}
+	errno = saved;
+	if (keep_unknown)
+		return FL_FD_NONE;
+	fdtab_set(fd, t ? (uint8_t)t : FL_FD_NONE);
+	if (atomic_load(&attach_gen) != gen)
+		fdtab_set(fd, FL_FD_UNKNOWN);
+	return t ? t : FL_FD_NONE;
+}
+
+unsigned fl__class(int fd)
+{
+	unsigned cls;
+
+	if (fd < 0 || (unsigned)fd >= FL_FDTAB_SIZE)
+		return FL_FD_NONE;
+	cls = __atomic_load_n(&fl__fdtab[fd], __ATOMIC_RELAXED);
+	if (cls == FL_FD_UNKNOWN)
+		cls = fl__classify(fd);
+	return cls;
+}
+
+/* ---- (5) acting ------------------------------------------------------------- */
+
+bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v)
+{
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	int64_t now = fl__mono_ns();
+
+	v->fault = FL_FAULT_NONE;
+	if (!c)
+		return false;
+	if (!fl__live(c, now))
+		fl__attach_poll();
+	return fl__decide_at(c, target, op, now, v);
+}
+
+static void futex_wait(void *addr, uint32_t val, int64_t ns)
+{
+	struct timespec ts = {ns / 1000000000ll, ns % 1000000000ll};
+	SYS(SYS_futex, addr, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+#define SLICE_NS 20000000ll /* re-check heartbeat and state this often */
+
+void fl__sleep_ns(int64_t ns)
+{
+	struct fl_ctl *c = atomic_load(&fl__ctl);
+	int64_t now = fl__mono_ns(), end = now + ns;
+	int saved = errno;
+
+	while (c && now < end && fl__live(c, now)) {
+		int64_t slice = end - now < SLICE_NS ? end - now : SLICE_NS;
+		futex_wait(&c->hdr.state, FL_STATE_ACTIVE, slice);
+		now = fl__mono_ns();
+	}
+	errno = saved;
+}
+
+bool fl__gate_wait(const struct fl_verdict *v)
+{
+	struct fl_ctl *c = atomic_load(&fl__ctl);
+	unsigned t = v->until_target, op = v->until_op;
+	int64_t now = fl__mono_ns(), end = now + fl__verdict_ns(v);
+	bool opened = false;
+	int saved = errno;
+
+	if (!c || t == 0 || t >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
+		return false;
+	atomic_fetch_add(&c->waiters[t][op], 1);
+	for (;;) {
+		uint64_t cur = atomic_load(&c->counters[t][op]);
+		if (cur >= v->until_nth) {
+			opened = true;
+			break;
+		}
+		if (now >= end || !fl__live(c, now))
+			break;
+		int64_t slice = end - now < SLICE_NS ? end - now : SLICE_NS;
+		futex_wait((void *)&c->counters[t][op], (uint32_t)cur, slice);
+		now = fl__mono_ns();
+	}
+	atomic_fetch_sub(&c->waiters[t][op], 1);
+	errno = saved;
+	return opened;
+}
+
+void fl__journal(const struct fl_verdict *v, int kind, int64_t ret, int err,
+		 int64_t value_ns)
+{
+	struct fl_ctl *c = atomic_load(&fl__ctl);
+	struct fl_jrec r = {0};
+
+	if (!c)
+		return;
+	r.t_ns = v->t_run;
+	r.pid = getpid();
+	r.tid = (int32_t)SYS(SYS_gettid);
+	r.rule = (uint16_t)v->rule;
+	r.target = v->target;
+	r.op = v->op;
+	r.fault = v->fault;
+	r.kind = (uint8_t)kind;
+	r.nth = v->nth;
+	r.ret = ret;
+	r.err = err;
+	r.value_ns = value_ns;
+	fl__journal_push(c, &r);
+}
+
+void fl__reset_conn(int fd)
+{
+	struct linger l = {1, 0};
+	struct sockaddr sa = {.sa_family = AF_UNSPEC};
+	int saved = errno;
+
+	/* SO_LINGER {1, 0} + disconnect: the kernel sends a RST and the peer
+	 * sees ECONNRESET; the fd stays valid for the program to close. */
+	FL_REAL(setsockopt)(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	FL_REAL(connect)(fd, &sa, sizeof(sa));
+	errno = saved;
+}

@@ -1,0 +1,181 @@
+/*
+ * pure_decide.c — the one decision function, and the journal producer.
+ *
+ * (target, op) → verdict. Every interposer calls fl__decide(); nothing else
+ * chooses a fault. The verdict is a pure function of the rules, the call's
+ * sequence number nth (shared by every process through the block's
+ * counters), the run time, the rule's live intensity and the seed: the same
+ * profile and the same call order give the same verdicts, run after run.
+ *
+ * Invariants: no allocation, no locks, no libc calls; a producer never
+ * blocks (a full journal drops and counts).
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "faultline/prng.h"
+#include "shim.h"
+
+bool fl__live(const struct fl_ctl *c, int64_t now_mono)
+{
+	if (atomic_load_explicit(&c->hdr.state, memory_order_acquire) != FL_STATE_ACTIVE)
+		return false;
+	int64_t hb = atomic_load_explicit(&c->hdr.heartbeat_ns, memory_order_relaxed);
+	return now_mono - hb <= c->hdr.stale_ns;
+}
+
+static bool duration_fault(unsigned fault)
+{
+	return fault == FL_FAULT_DELAY || fault == FL_FAULT_LATE_ACK ||
+	       fault == FL_FAULT_TIMEOUT;
+}
+
+/* Does rule r (id ri) fire for call number nth at run time t? On a fire,
+ * *scale_ns gets the factor (0..1) to apply to its duration. */
+static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
+		       unsigned ri, uint64_t nth, int64_t t, double *scale_ns)
+{
+	uint32_t inten = atomic_load_explicit(&r->intensity, memory_order_relaxed);
+	uint64_t thresh = UINT64_MAX;
+
+	*scale_ns = 1.0;
+	if ((r->flags & FL_RF_NTH) && (nth < r->nth_lo || nth > r->nth_hi))
+		return false;
+	if ((r->flags & FL_RF_WINDOW) && (t < r->win_from_ns || t >= r->win_to_ns))
+		return false;
+	if (r->flags & FL_RF_PROB)
+		thresh = r->prob_thresh;
+	if (r->flags & FL_RF_SCALED) {
+		double k = (double)inten / FL_INTENSITY_ONE;
+		if (inten == 0)
+			return false;
+		/* a binding scales the probability if the rule has one or
+		 * no duration; otherwise it scales the duration */
+		if ((r->flags & FL_RF_PROB) || !duration_fault(r->fault))
+			thresh = k >= 1.0 ? thresh : (uint64_t)((double)thresh * k);
+		else
+			*scale_ns = k;
+	}
+	if (thresh == UINT64_MAX)
+		return true;
+	return fl_prng(c->hdr.seed, FL_STREAM(ri, FL_STREAM_PROB), nth) < thresh;
+}
+
+static void fill_verdict(const struct fl_rule *r, unsigned ri, double scale,
+			 struct fl_verdict *v)
+{
+	v->fault = r->fault;
+	v->err = r->err;
+	v->rule = (int16_t)ri;
+	v->bytes = r->bytes;
+	v->ns = (int64_t)((double)r->ns * scale);
+	v->until_target = r->until_target;
+	v->until_op = r->until_op;
+	v->until_nth = r->until_nth;
+	if (r->jitter_ns > 0 && r->fault == FL_FAULT_DELAY) {
+		uint64_t x = fl_prng(0, FL_STREAM(ri, FL_STREAM_JITTER), v->nth);
+		int64_t span = 2 * r->jitter_ns + 1;
+		int64_t j = (int64_t)(x % (uint64_t)span) - r->jitter_ns;
+		v->ns = v->ns + (int64_t)((double)j * scale);
+		if (v->ns < 0)
+			v->ns = 0;
+	}
+}
+
+bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
+		   int64_t now_mono, struct fl_verdict *v)
+{
+	uint64_t nth;
+	unsigned head;
+
+	v->fault = FL_FAULT_NONE;
+	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
+		return false;
+	v->target = (uint8_t)target;
+	v->op = (uint8_t)op;
+	nth = atomic_fetch_add_explicit(&c->counters[target][op], 1,
+					memory_order_acq_rel) + 1;
+	v->nth = nth;
+	v->t_run = now_mono - c->hdr.epoch_mono_ns;
+	if (atomic_load_explicit(&c->waiters[target][op], memory_order_acquire))
+		fl__gate_kick_at(c, target, op);
+	if (!fl__live(c, now_mono))
+		return false;
+	head = c->hdr.rule_head[target][op];
+	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
+		unsigned ri = head - 1;
+		const struct fl_rule *r;
+		double scale;
+
+		if (ri >= FL_MAX_RULES)
+			break;
+		r = &c->rules[ri];
+		if (rule_fires(c, r, ri, nth, v->t_run, &scale)) {
+			fill_verdict(r, ri, scale, v);
+			atomic_fetch_add_explicit((_Atomic uint64_t *)&r->hits, 1,
+						  memory_order_relaxed);
+			return true;
+		}
+		head = r->next;
+	}
+	return false;
+}
+
+/* The low 32 bits of a counter are its futex word (little-endian). */
+static uint32_t *counter_word(struct fl_ctl *c, unsigned t, unsigned op)
+{
+	return (uint32_t *)(void *)&c->counters[t][op];
+}
+
+void fl__gate_kick_at(struct fl_ctl *c, unsigned target, unsigned op)
+{
+	syscall(SYS_futex, counter_word(c, target, op), FUTEX_WAKE, INT_MAX,
+		NULL, NULL, 0);
+}
+
+int64_t fl__verdict_ns(const struct fl_verdict *v)
+{
+	return v->ns > 0 ? v->ns : 0;
+}
+
+/* Vyukov bounded MPMC enqueue (single consumer): see ctl.h. */
+bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec)
+{
+	struct fl_journal *j = &c->journal;
+	uint64_t pos = atomic_load_explicit(&j->head, memory_order_relaxed);
+	struct fl_jrec *s;
+
+	for (;;) {
+		s = &j->slot[pos & (FL_JOURNAL_SLOTS - 1)];
+		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		int64_t dif = (int64_t)(seq - pos);
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(
+				    &j->head, &pos, pos + 1, memory_order_relaxed,
+				    memory_order_relaxed))
+				break;
+		} else if (dif < 0) {
+			atomic_fetch_add_explicit(&j->dropped, 1, memory_order_relaxed);
+			return false;
+		} else {
+			pos = atomic_load_explicit(&j->head, memory_order_relaxed);
+		}
+	}
+	s->t_ns = rec->t_ns;
+	s->pid = rec->pid;
+	s->tid = rec->tid;
+	s->rule = rec->rule;
+	s->target = rec->target;
+	s->op = rec->op;
+	s->fault = rec->fault;
+	s->kind = rec->kind;
+	s->nth = rec->nth;
+	s->ret = rec->ret;
+	s->err = rec->err;
+	s->value_ns = rec->value_ns;
+	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+	return true;
+}

@@ -1,0 +1,170 @@
+/*
+ * shim.h — internals of libfaultline.so shared by the interposer families
+ * (net.c, file.c, poll.c, clock.c) and the core (core.c, pure_*.c).
+ *
+ * The hot path: every interposer that takes an fd starts with
+ *     if (fl_fd_untargeted(fd)) return FL_REAL(name)(args);
+ * which is one byte load and one compare. Everything else is the slow path.
+ *
+ * The fd table holds, per fd number: 0 = not classified yet, FL_FD_NONE =
+ * not a target, 1..FL_MAX_TARGETS-1 = the target id. It is per process
+ * (inherited by fork, fresh after exec) and is reset when the shim attaches
+ * to a new control block.
+ */
+#ifndef FL_SHIM_H
+#define FL_SHIM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "faultline/ctl.h"
+
+#define FL_API __attribute__((visibility("default")))
+#define FL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- the fd table ------------------------------------------------------ */
+#define FL_FDTAB_BITS 20
+#define FL_FDTAB_SIZE (1u << FL_FDTAB_BITS)
+#define FL_FD_UNKNOWN 0x00u
+#define FL_FD_NONE 0xFFu
+
+extern uint8_t fl__fdtab[FL_FDTAB_SIZE];
+
+/* True when fd is known not to be a target: the whole untargeted path.
+ * An fd beyond the table aliases another slot; the slow path re-checks. */
+static inline bool fl_fd_untargeted(int fd)
+{
+	return FL_LIKELY(fl__fdtab[(unsigned)fd & (FL_FDTAB_SIZE - 1)] == FL_FD_NONE);
+}
+
+/* ---- per-fd state of targeted fds (fd < FL_FDST_MAX) -------------------- */
+#define FL_FDST_MAX 65536
+
+struct fl_fdst {
+	_Atomic int64_t rdue;     /* readability hidden until (mono ns), 0 = no */
+	_Atomic int64_t wdue;     /* writability hidden until */
+	_Atomic int32_t conn_err; /* faked connect result for SO_ERROR, 0 = none */
+	_Atomic uint8_t reset;    /* we reset this connection: EOF / EPIPE now */
+	_Atomic uint8_t fake_conn;/* connect() was not really made */
+	_Atomic uint8_t ep_hidden;/* removed from ep_fd by us while hidden */
+	uint8_t pad;
+	_Atomic int32_t ep_fd;    /* epoll instance it is registered in, -1 */
+	uint32_t ep_events;
+	uint64_t ep_data;
+	_Atomic int64_t stale_from; /* socket stale window: data withheld */
+};
+
+/* State of fd, allocated on first use; NULL when fd is out of range or the
+ * table could not be mapped (callers then fall back to blocking semantics). */
+struct fl_fdst *fl__fdst(int fd);
+/* Forget everything about fd (close, before reuse). */
+void fl__fd_forget(int fd);
+/* Copy the class of oldfd to newfd (dup family). */
+void fl__fd_dup(int oldfd, int newfd);
+
+/* Number of fds with a pending readiness hide, and their list. */
+extern _Atomic int fl__npending;
+void fl__pending_add(int fd);
+/* Fill `out` with up to max fds that have a pending hide. */
+int fl__pending_list(int *out, int max);
+void fl__pending_del(int fd);
+
+/* ---- attachment ---------------------------------------------------------- */
+/* The block in force, or NULL. Only the slow path reads it. */
+extern struct fl_ctl *_Atomic fl__ctl;
+extern _Atomic int fl__mode; /* enum below */
+enum { FL_MODE_UNINIT = 0, FL_MODE_OFF = 1, FL_MODE_WAITING = 2, FL_MODE_ON = 3 };
+/* Bit flags of what the attached block has: lets an interposer with no
+ * possible target skip its work in one load. */
+extern _Atomic uint32_t fl__has;
+#define FL_HAS_PATH 0x1u
+#define FL_HAS_SOCK 0x2u
+#define FL_HAS_HOST 0x4u
+#define FL_HAS_CLOCK 0x8u
+
+/* Check points (fd creation, readiness waits) call this: it attaches lazily
+ * when the block appears, and re-attaches when a new drill replaces it.
+ * Cheap (throttled) when nothing changed. */
+void fl__attach_poll(void);
+
+/* Current CLOCK_MONOTONIC (never faked) in ns. */
+int64_t fl__mono_ns(void);
+
+/* ---- classification -------------------------------------------------------- */
+/* Classify fd by what it is (socket peer/local address, file path) and
+ * store the result in the table. Returns the class (FL_FD_NONE or id). */
+unsigned fl__classify(int fd);
+/* Class of fd for the slow path: classifies when unknown. */
+unsigned fl__class(int fd);
+/* Match a socket address against socket targets (peer side); returns the
+ * target id or 0. `listener` also accepts a wildcard-bound local address. */
+unsigned fl__match_sockaddr(const struct fl_ctl *c, const struct sockaddr *sa,
+			    socklen_t len, int socktype, bool listener);
+/* Match a path (absolute) against path targets; 0 = none. */
+unsigned fl__match_path(const struct fl_ctl *c, const char *path);
+/* Match a host name against host targets; 0 = none. */
+unsigned fl__match_host(const struct fl_ctl *c, const char *host);
+/* fnmatch-like glob without allocation: * ? [abc] [a-z] [!x]. */
+bool fl__glob(const char *pat, const char *s);
+
+/* ---- decision ---------------------------------------------------------------- */
+struct fl_verdict {
+	uint8_t fault;    /* enum fl_fault, FL_FAULT_NONE = pass */
+	uint8_t target, op;
+	int err;
+	int16_t rule;
+	uint64_t nth;
+	int64_t ns;       /* duration for delay / late_ack / timeout / hold max */
+	int64_t bytes;
+	int64_t t_run;    /* run time of the decision */
+	uint8_t until_target, until_op;
+	uint64_t until_nth;
+};
+
+/* Is the block live (ACTIVE, heartbeat fresh)? */
+bool fl__live(const struct fl_ctl *c, int64_t now_mono);
+/* The one decision function: count the call (nth) and pick the first rule
+ * of (target, op) whose `when` holds. Returns true with *v filled when a
+ * fault applies. Pure apart from the shared counters and rule hit counts. */
+bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
+		   int64_t now_mono, struct fl_verdict *v);
+/* fl__decide_at with the attached block and the current time. */
+bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v);
+
+/* ---- acting ------------------------------------------------------------------ */
+/* Sleep ns (futex on the block's state word): returns early when the drill
+ * ends or the controller dies. Never returns EINTR (restarts). */
+void fl__sleep_ns(int64_t ns);
+/* Wait for a hold gate; returns true if the event came, false on max. */
+bool fl__gate_wait(const struct fl_verdict *v);
+/* A targeted call happened: wake hold gates waiting on (target, op). */
+void fl__gate_kick_at(struct fl_ctl *c, unsigned target, unsigned op);
+/* Append a record to the block's journal; false (and counted) when full. */
+bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec);
+/* Journal one injected fault with the call's outcome. */
+void fl__journal(const struct fl_verdict *v, int kind, int64_t ret, int err,
+		 int64_t value_ns);
+/* Delay value of a verdict with jitter resolved. */
+int64_t fl__verdict_ns(const struct fl_verdict *v);
+
+/* Tear down a TCP connection with a RST without closing the fd. */
+void fl__reset_conn(int fd);
+
+/* ---- real functions -------------------------------------------------------- */
+/* Real libc functions, resolved with dlsym(RTLD_NEXT) in the constructor.
+ * Until then they point at raw-syscall fallbacks, so calls made before our
+ * constructor (jemalloc's, ld.so's) work without dlsym or malloc. */
+#define FL_REAL(name) fl__real_##name
+#include "symbols.h"
+
+void fl__resolve(void);
+
+/* Re-entry guard: set while the shim itself calls into libc. */
+extern __thread int fl__busy;
+
+#endif /* FL_SHIM_H */
