@@ -84,6 +84,8 @@ static void fl__ctl_init_header(struct fl_ctl *ctl, const struct fl_ctl_owner *o
 	hd->epoch_mono_ns = now;
 	hd->epoch_real_ns = fl_now_real();
 	hd->seed = seed;
+	hd->ntargets = 1; /* no targets, no rules until a profile is published */
+	hd->nrules = 0;
 	atomic_store_explicit(&hd->heartbeat_ns, now, memory_order_relaxed);
 	atomic_store_explicit(&hd->state, FL_STATE_INIT, memory_order_relaxed);
 }

@@ -1,0 +1,717 @@
+/*
+ * run.c — `faultline run` and `faultline drill` (see run.h).
+ *
+ * Divisions: spawn helpers (user, shim path, environment, fork/exec with an
+ * errno pipe); the session: set-up (profile, block, timeline), the loop's
+ * handlers (heartbeat + journal, ticks, signals, child exit, duration), and
+ * the end (final drain, state, records, exit code).
+ *
+ * Invariants
+ *  - Nothing is spawned until the profile loaded, the block is ACTIVE with
+ *    its magic, and the timeline is open: a bad profile never starts CMD.
+ *  - SIGINT/SIGTERM/SIGHUP are blocked and read from a signalfd; the child
+ *    gets the mask and dispositions we were started with back before exec.
+ *    Every fd we hold is CLOEXEC.
+ *  - Any way the drill stops early first sets the block to ABORTED and wakes
+ *    every waiter, so faults stop before anything else happens.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "drill.h"
+#include "loop.h"
+#include "profile.h"
+#include "run.h"
+#include "timeline.h"
+
+extern char **environ;
+
+/* ---- spawn helpers --------------------------------------------------------- */
+
+int fl_user_lookup(const char *name, struct fl_user *u)
+{
+	struct passwd *pw;
+	char *end;
+	long id;
+
+	memset(u, 0, sizeof(*u));
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		id = strtol(name, &end, 10);
+		if (*name && !*end && id >= 0)
+			pw = getpwuid((uid_t)id);
+	}
+	if (!pw)
+		return errno ? -errno : -ENOENT;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	u->ngroups = (int)(sizeof(u->groups) / sizeof(u->groups[0]));
+	if (getgrouplist(pw->pw_name, pw->pw_gid, u->groups, &u->ngroups) < 0)
+		return -E2BIG;
+	if (geteuid() != 0 && u->uid != geteuid())
+		return -EPERM;
+	u->set = true;
+	return 0;
+}
+
+/* realpath(dir/rel) into out if it names a readable file. */
+static int fl__try_shim(const char *dir, const char *rel, char *out, size_t len)
+{
+	char p[PATH_MAX], r[PATH_MAX];
+
+	if ((size_t)snprintf(p, sizeof(p), "%s%s%s", dir, *dir ? "/" : "", rel) >=
+	    sizeof(p))
+		return -ENAMETOOLONG;
+	if (!realpath(p, r) || access(r, R_OK) < 0)
+		return -ENOENT;
+	if (strlen(r) >= len)
+		return -ENAMETOOLONG;
+	strcpy(out, r);
+	/* ld.so splits LD_PRELOAD on blanks and colons. */
+	return strpbrk(out, ": \t") ? -EINVAL : 0;
+}
+
+int fl_find_shim(char *out, size_t len)
+{
+	const char *env = getenv("FAULTLINE_SHIM");
+	char exe[PATH_MAX];
+	ssize_t n;
+	int err;
+
+	if (env && *env)
+		return fl__try_shim("", env, out, len);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	dirname(exe);
+	err = fl__try_shim(exe, "libfaultline.so", out, len);
+	if (err == -ENOENT)
+		err = fl__try_shim(exe, "../lib/faultline/libfaultline.so", out, len);
+	return err;
+}
+
+static char *fl__env_pair(const char *key, const char *a, const char *b)
+{
+	size_t n = strlen(key) + strlen(a) + (b ? strlen(b) + 1 : 0) + 2;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s=%s%s%s", key, a, b ? ":" : "", b ? b : "");
+	return s;
+}
+
+char **fl_env_build(const char *shim, const char *ctl)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 3, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "FAULTLINE_CTL=", 14) ||
+		    (shim && !strncmp(environ[i], "LD_PRELOAD=", 11)))
+			continue;
+		if (!(env[k++] = strdup(environ[i])))
+			goto fail;
+	}
+	if (shim && !(env[k++] = fl__env_pair("LD_PRELOAD", shim,
+					       pre && *pre ? pre : NULL)))
+		goto fail;
+	if (ctl && !(env[k++] = fl__env_pair("FAULTLINE_CTL", ctl, NULL)))
+		goto fail;
+	return env;
+fail:
+	fl_env__free(env);
+	return NULL;
+}
+
+void fl_env__free(char **env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+struct fl__spawn_msg {
+	int stage;
+	int err;
+};
+
+/* In the child: only async-signal-safe calls from here to exec. */
+static void fl__child(const struct fl_spawn *s, int wfd)
+{
+	struct fl__spawn_msg m = { FL_SPAWN_SETUP, 0 };
+
+	for (int sig = 1; s->old_act && sig < s->nold_act; sig++)
+		if (s->old_act[sig].sa_handler != SIG_ERR)
+			sigaction(sig, &s->old_act[sig], NULL);
+	if (s->mask && sigprocmask(SIG_SETMASK, s->mask, NULL) < 0)
+		goto fail;
+	if (s->user && s->user->set &&
+	    (setgroups((size_t)s->user->ngroups, s->user->groups) < 0 ||
+	     setgid(s->user->gid) < 0 || setuid(s->user->uid) < 0))
+		goto fail;
+	m.stage = FL_SPAWN_EXEC;
+	execvpe(s->argv[0], s->argv, s->envp);
+fail:
+	m.err = errno;
+	while (write(wfd, &m, sizeof(m)) < 0 && errno == EINTR)
+		;
+	_exit(m.stage == FL_SPAWN_EXEC && m.err == ENOENT ? FL_EXIT_NOTFOUND
+							 : FL_EXIT_NOEXEC);
+}
+
+int fl_spawn(const struct fl_spawn *s, pid_t *pid, enum fl_spawn_stage *stage)
+{
+	struct fl__spawn_msg m = { 0, 0 };
+	int p[2];
+	ssize_t n;
+
+	*stage = FL_SPAWN_FORK;
+	*pid = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	*pid = fork();
+	if (*pid < 0) {
+		int err = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (*pid == 0)
+		fl__child(s, p[1]);
+	close(p[1]);
+	/* EOF: the exec closed the pipe, the program runs. */
+	while ((n = read(p[0], &m, sizeof(m))) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (n != (ssize_t)sizeof(m)) {
+		*stage = FL_SPAWN_OK;
+		return 0;
+	}
+	waitpid(*pid, NULL, 0);
+	*pid = -1;
+	*stage = (enum fl_spawn_stage)m.stage;
+	return m.err ? -m.err : -EIO;
+}
+
+int fl_spawn_exit_code(enum fl_spawn_stage stage, int err)
+{
+	if (stage != FL_SPAWN_EXEC)
+		return FL_EXIT_FAIL;
+	return err == -ENOENT || err == ENOENT ? FL_EXIT_NOTFOUND : FL_EXIT_NOEXEC;
+}
+
+int fl_wait_exit_code(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return FL_EXIT_FAIL;
+}
+
+/* ---- the session ------------------------------------------------------------ */
+
+static const int fl__sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+#define FL__NSIGS ((int)(sizeof(fl__sigs) / sizeof(fl__sigs[0])))
+#define FL__DRAIN_CHUNK 256u
+#define FL__DRAIN_MAX 2048u
+
+struct fl__sess {
+	const struct fl_run_opts *o;
+	struct fl_profile prof;
+	bool has_prof;
+	uint64_t seed;
+	const char *seed_src;
+	struct fl_user user;
+	char shim[PATH_MAX];
+	struct fl_ctlh h;
+	struct fl_timeline tl;
+	struct fl_ticker tk;
+	bool has_tk;
+	struct fl_jdrain jd;
+	struct fl_loop *loop;
+	int sfd;
+	sigset_t oldmask;
+	bool masked;
+	struct sigaction oldact[_NSIG];
+	long long tick_timer;
+	pid_t pid;
+	int pidfd;
+	bool child_done;
+	int wstatus;
+	bool ended;         /* faults over (abort, end of drill) */
+	char why[64];       /* why the drill ended early */
+	int exit_code;
+};
+
+static void fl__sess_init(struct fl__sess *s, const struct fl_run_opts *o)
+{
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->sfd = -1;
+	s->pid = -1;
+	s->pidfd = -1;
+	fl_ctl_handle_init(&s->h);
+	for (int i = 0; i < _NSIG; i++)
+		s->oldact[i].sa_handler = SIG_ERR; /* "not saved" */
+}
+
+static bool fl__is_run(const struct fl__sess *s)
+{
+	return s->o->cmd != NULL;
+}
+
+static int64_t fl__run_ns(const struct fl__sess *s, int64_t now)
+{
+	return now - s->h.ctl->hdr.epoch_mono_ns;
+}
+
+static int fl__load(struct fl__sess *s)
+{
+	const struct fl_run_opts *o = s->o;
+	size_t len = 65536;
+	char *err;
+	int rc = 0;
+
+	if (o->profile) {
+		if (!(err = calloc(1, len)))
+			return -ENOMEM;
+		rc = fl_profile_load(o->profile, &s->prof, err, len);
+		if (rc < 0 && err[0])
+			fputs(err, stderr);
+		else if (rc < 0)
+			fprintf(stderr, "faultline: %s: %s\n", o->profile, strerror(-rc));
+		free(err);
+		if (rc < 0)
+			return rc;
+		s->has_prof = true;
+		if (o->scenario && !s->prof.market) {
+			fprintf(stderr, "faultline: %s: not a scenario (no \"market\"); "
+				"use -p for a profile\n", o->profile);
+			return -EINVAL;
+		}
+	}
+	s->seed = o->has_seed ? o->seed : s->prof.has_seed ? s->prof.seed : 1;
+	s->seed_src = o->has_seed ? "cli" : s->prof.has_seed ? "profile" : "default";
+	return 0;
+}
+
+static int fl__prepare(struct fl__sess *s)
+{
+	const struct fl_run_opts *o = s->o;
+	int err;
+
+	if (o->user && (err = fl_user_lookup(o->user, &s->user)) < 0) {
+		fprintf(stderr, "faultline: --user %s: %s\n", o->user,
+			err == -ENOENT ? "no such user" : strerror(-err));
+		return err;
+	}
+	if (fl__is_run(s) && (err = fl_find_shim(s->shim, sizeof(s->shim))) < 0) {
+		fprintf(stderr, "faultline: cannot find libfaultline.so (%s); "
+			"set FAULTLINE_SHIM\n", strerror(-err));
+		return err;
+	}
+	if (o->timeline && (err = fl_timeline_open(&s->tl, o->timeline,
+						   s->has_prof ? &s->prof : NULL)) < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", o->timeline, strerror(-err));
+		return err;
+	}
+	if (!o->timeline)
+		fl_timeline_open(&s->tl, NULL, s->has_prof ? &s->prof : NULL);
+	return 0;
+}
+
+static int fl__block(struct fl__sess *s)
+{
+	struct fl_ctl_owner ow = { geteuid(), getegid(), false };
+	int err;
+
+	if (s->user.set)
+		ow = (struct fl_ctl_owner){ s->user.uid, s->user.gid, true };
+	err = s->o->ctl ? fl_ctl_create(s->o->ctl, &ow, s->seed, &s->h)
+			: fl_ctl_create_private(&ow, s->seed, &s->h);
+	if (err == -EEXIST)
+		fprintf(stderr, "faultline: %s: in use by a live controller, or "
+			"not a faultline control block\n", s->o->ctl);
+	else if (err < 0)
+		fprintf(stderr, "faultline: cannot create the control block%s%s: %s\n",
+			s->o->ctl ? " " : "", s->o->ctl ? s->o->ctl : "", strerror(-err));
+	if (err < 0)
+		return err;
+	if (s->has_prof)
+		fl_profile_publish(&s->prof, s->h.ctl);
+	if (s->prof.market) {
+		err = fl_ticker_init(&s->tk, &s->prof, s->h.ctl, s->seed, s->o->speed,
+				     s->o->ticks_every_ns);
+		if (err < 0) {
+			fprintf(stderr, "faultline: %s: cannot start the market model: %s\n",
+				s->o->profile, strerror(-err));
+			return err;
+		}
+		s->has_tk = true;
+	}
+	err = fl_ctl_activate(&s->h);
+	if (err < 0)
+		fprintf(stderr, "faultline: %s: %s\n", s->h.path[0] ? s->h.path :
+			(s->o->ctl ? s->o->ctl : "control block"), strerror(-err));
+	return err;
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static void fl__on_jrec(const struct fl_jrec *r, void *arg)
+{
+	fl_timeline_jrec(arg, r);
+}
+
+/* Drain in chunks, beating between them: a burst of records must not make
+ * the heartbeat look dead to the shim. */
+static void fl__drain(struct fl__sess *s, int64_t now, unsigned max)
+{
+	unsigned n = 0, got;
+
+	do {
+		got = fl_ctl_drain(s->h.ctl, &s->jd, now, FL__DRAIN_CHUNK,
+				   fl__on_jrec, &s->tl);
+		n += got;
+		if (got == FL__DRAIN_CHUNK) {
+			now = fl_now_mono();
+			fl_ctl_beat(s->h.ctl, now);
+		}
+	} while (got == FL__DRAIN_CHUNK && n < max);
+}
+
+/* Faults stop now: state, wake, record. */
+static void fl__end(struct fl__sess *s, enum fl_state st, const char *type,
+		    const char *why)
+{
+	if (s->ended)
+		return;
+	s->ended = true;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	fl_ctl_set_state(s->h.ctl, st);
+	fl_timeline_event(&s->tl, type, fl__run_ns(s, fl_now_mono()), why);
+	if (s->tick_timer > 0)
+		fl_loop_timer_del(s->loop, s->tick_timer);
+	s->tick_timer = 0;
+}
+
+static void fl__on_beat(struct fl_loop *l, long long id, void *arg)
+{
+	struct fl__sess *s = arg;
+	int64_t now = fl_loop_now(l);
+
+	fl_ctl_beat(s->h.ctl, now);
+	if (!s->ended && fl_ctl_state(s->h.ctl) != FL_STATE_ACTIVE) {
+		/* `faultline abort` (or someone with the file) ended it. */
+		fl__end(s, FL_STATE_ABORTED, "abort", "faultline abort");
+		if (!fl__is_run(s))
+			fl_loop_stop(l);
+	}
+	fl__drain(s, now, FL__DRAIN_MAX);
+}
+
+static void fl__on_tick(struct fl_loop *l, long long id, void *arg)
+{
+	struct fl__sess *s = arg;
+
+	if (s->ended || !fl_ticker_advance(&s->tk, fl__run_ns(s, fl_loop_now(l)),
+					   &s->tl))
+		return;
+	/* Scenario over. A drill ends with it; a command keeps running with
+	 * the last intensities. */
+	fl_loop_timer_del(l, id);
+	s->tick_timer = 0;
+	if (!fl__is_run(s)) {
+		fl__end(s, FL_STATE_DONE, "end", "scenario end");
+		fl_loop_stop(l);
+	}
+}
+
+static void fl__on_duration(struct fl_loop *l, long long id, void *arg)
+{
+	struct fl__sess *s = arg;
+
+	fl__end(s, FL_STATE_DONE, "end", "duration");
+	if (!fl__is_run(s))
+		fl_loop_stop(l);
+}
+
+static void fl__forward(struct fl__sess *s, const struct signalfd_siginfo *si)
+{
+	/* A terminal's ^C reached the whole process group (SI_KERNEL), the
+	 * command included: sending it again would deliver it twice. */
+	if (s->pid > 0 && !s->child_done && si->ssi_code != SI_KERNEL)
+		kill(s->pid, (int)si->ssi_signo);
+}
+
+static void fl__on_signal(struct fl_loop *l, int fd, int revents, void *arg)
+{
+	struct fl__sess *s = arg;
+	struct signalfd_siginfo si;
+	char why[32];
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGPIPE)
+			continue;
+		snprintf(why, sizeof(why), "SIG%s", sigabbrev_np((int)si.ssi_signo));
+		fl__end(s, FL_STATE_ABORTED, "abort", why);
+		if (fl__is_run(s))
+			fl__forward(s, &si);
+		else
+			fl_loop_stop(l);
+	}
+}
+
+static void fl__on_child(struct fl_loop *l, int fd, int revents, void *arg)
+{
+	struct fl__sess *s = arg;
+	int st;
+
+	if (waitpid(s->pid, &st, WNOHANG) != s->pid)
+		return;
+	s->child_done = true;
+	s->wstatus = st;
+	fl_loop_stop(l);
+}
+
+/* ---- start and end ----------------------------------------------------------- */
+
+static int fl__signals(struct fl__sess *s)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (int i = 0; i < FL__NSIGS; i++) {
+		int sig = fl__sigs[i];
+
+		sigaddset(&set, sig);
+		sigaction(sig, NULL, &s->oldact[sig]);
+		/* A background job starts with SIGINT ignored; we still want to
+		 * hear it (it is blocked and read from the signalfd), and the
+		 * command gets the original disposition back. */
+		if (s->oldact[sig].sa_handler == SIG_IGN)
+			sigaction(sig, &dfl, NULL);
+	}
+	if (sigprocmask(SIG_BLOCK, &set, &s->oldmask) < 0)
+		return -errno;
+	s->masked = true;
+	s->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->sfd < 0)
+		return -errno;
+	return (int)fl_loop_fd_add(s->loop, s->sfd, fl__on_signal, s);
+}
+
+static int fl__spawn_cmd(struct fl__sess *s)
+{
+	char **env = fl_env_build(s->shim, s->h.path);
+	struct fl_spawn sp = {
+		.argv = s->o->cmd, .envp = env, .user = &s->user,
+		.mask = &s->oldmask, .old_act = s->oldact, .nold_act = _NSIG,
+	};
+	enum fl_spawn_stage stage;
+	int err;
+
+	if (!env)
+		return -ENOMEM;
+	err = fl_spawn(&sp, &s->pid, &stage);
+	fl_env__free(env);
+	if (err < 0) {
+		fprintf(stderr, "faultline: %s: %s%s\n", s->o->cmd[0],
+			stage == FL_SPAWN_SETUP ? "cannot switch user: " : "",
+			strerror(-err));
+		s->exit_code = fl_spawn_exit_code(stage, err);
+		return err;
+	}
+	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	if (s->pidfd < 0)
+		return -errno;
+	return (int)fl_loop_fd_add(s->loop, s->pidfd, fl__on_child, s);
+}
+
+static void fl__write_start(struct fl__sess *s)
+{
+	struct fl_tl_start st = {
+		.mode = fl__is_run(s) ? "run" : "drill",
+		.seed = s->seed,
+		.seed_source = s->seed_src,
+		.profile = s->o->profile,
+		.ctl = s->h.path,
+		.cmd = s->o->cmd,
+		.pid = s->pid,
+		.epoch_real_ns = s->h.ctl->hdr.epoch_real_ns,
+		.speed = s->o->speed,
+	};
+
+	fl_timeline_start(&s->tl, &st);
+	if (s->has_tk)
+		fl_ticker_record(&s->tk, &s->tl);
+}
+
+static int fl__timers(struct fl__sess *s)
+{
+	long long id;
+
+	/* Beat a little more often than the ABI's bound, so a late wake-up
+	 * still keeps it. */
+	id = fl_loop_timer_add(s->loop, 0, FL_HEARTBEAT_NS * 4 / 5, fl__on_beat, s);
+	if (id < 0)
+		return (int)id;
+	if (s->has_tk) {
+		id = fl_loop_timer_add(s->loop, fl_ticker_period_ns(&s->tk),
+				       fl_ticker_period_ns(&s->tk), fl__on_tick, s);
+		if (id < 0)
+			return (int)id;
+		s->tick_timer = id;
+	}
+	if (s->o->duration_s >= 0) {
+		id = fl_loop_timer_add(s->loop, (int64_t)(s->o->duration_s * 1e9), 0,
+				       fl__on_duration, s);
+		if (id < 0)
+			return (int)id;
+	}
+	return 0;
+}
+
+static int fl__start(struct fl__sess *s)
+{
+	int err = fl_loop_new(&s->loop);
+
+	if (err < 0) {
+		fprintf(stderr, "faultline: io_uring: %s\n", strerror(-err));
+		return err;
+	}
+	if ((err = fl__signals(s)) < 0) {
+		fprintf(stderr, "faultline: signals: %s\n", strerror(-err));
+		return err;
+	}
+	if (fl__is_run(s) && (err = fl__spawn_cmd(s)) < 0) {
+		if (!s->exit_code)
+			fprintf(stderr, "faultline: cannot watch the command: %s\n",
+				strerror(-err));
+		fl__write_start(s);
+		fl_timeline_event(&s->tl, "error", 0, strerror(-err));
+		return err;
+	}
+	fl__write_start(s);
+	if ((err = fl__timers(s)) < 0)
+		fprintf(stderr, "faultline: timers: %s\n", strerror(-err));
+	return err;
+}
+
+static void fl__tail(const struct fl__sess *s, char *buf, size_t len)
+{
+	const char *cmd = s->o->cmd ? s->o->cmd[0] : NULL;
+	int st = s->wstatus;
+
+	if (!cmd)
+		snprintf(buf, len, "; drill over (%s)", s->ended ? s->why : "done");
+	else if (!s->child_done)
+		snprintf(buf, len, "; %s did not run", cmd);
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "; %s killed by SIG%s", cmd,
+			 sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
+	else
+		snprintf(buf, len, "; %s exited %d", cmd, fl_wait_exit_code(st));
+}
+
+static void fl__finish(struct fl__sess *s)
+{
+	struct fl_tl_summary sum;
+	char tail[PATH_MAX + 64];
+	int err;
+
+	if (!s->h.ctl)
+		return;
+	fl__drain(s, fl_now_mono(), 2 * FL_JOURNAL_SLOTS);
+	fl_ctl_set_state(s->h.ctl, FL_STATE_DONE);
+	if (s->child_done) {
+		fl_timeline_exit(&s->tl, WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : -1,
+				 WIFSIGNALED(s->wstatus) ? WTERMSIG(s->wstatus) : 0);
+		s->exit_code = fl_wait_exit_code(s->wstatus);
+	} else if (fl__is_run(s) && s->exit_code) {
+		fl_timeline_exit(&s->tl, s->exit_code, 0);
+	}
+	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
+	fl_timeline_summary(&s->tl, &sum);
+	fl__tail(s, tail, sizeof(tail));
+	if (!s->o->timeline && !s->o->quiet)
+		fl_timeline_summary_line(stderr, &sum, tail);
+	err = fl_timeline_close(&s->tl);
+	if (err < 0)
+		fprintf(stderr, "faultline: %s: %s\n", s->o->timeline, strerror(-err));
+}
+
+static void fl__sess_free(struct fl__sess *s)
+{
+	if (s->pid > 0 && !s->child_done)
+		waitpid(s->pid, NULL, WNOHANG);
+	fl_ctl_close(&s->h);
+	fl_timeline_close(&s->tl);
+	if (s->has_tk)
+		fl_ticker__free(&s->tk);
+	fl_loop__free(s->loop);
+	if (s->sfd >= 0)
+		close(s->sfd);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->masked)
+		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+	for (int i = 0; i < FL__NSIGS; i++)
+		if (s->oldact[fl__sigs[i]].sa_handler != SIG_ERR)
+			sigaction(fl__sigs[i], &s->oldact[fl__sigs[i]], NULL);
+	fl_profile__free(&s->prof);
+}
+
+int fl_run_main(const struct fl_run_opts *o)
+{
+	struct fl__sess *s = malloc(sizeof(*s));
+	int rc, err;
+
+	if (!s) {
+		fprintf(stderr, "faultline: out of memory\n");
+		return FL_EXIT_FAIL;
+	}
+	fl__sess_init(s, o);
+	err = fl__load(s);
+	if (!err)
+		err = fl__prepare(s);
+	if (!err)
+		err = fl__block(s);
+	if (!err)
+		err = fl__start(s);
+	if (!err && (err = fl_loop_run(s->loop)) < 0)
+		fprintf(stderr, "faultline: event loop: %s\n", strerror(-err));
+	fl__finish(s);
+	rc = s->exit_code ? s->exit_code : err < 0 ? FL_EXIT_FAIL : 0;
+	if (!fl__is_run(s) && err == 0)
+		rc = 0;
+	fl__sess_free(s);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * timeline.h — the run's timeline, JSON Lines, and the counts for its
+ * summary.
+ *
+ * Records, one per line, in the order written:
+ *   {"type":"start", version, seed, seed_source, profile, profile_sha256,
+ *    cmd, pid, ctl, epoch_real_ns, ...}
+ *   {"type":"fault", t_ms, pid, tid, rule, target, op, nth, fault, value_ms,
+ *    ret, errno, kind}                   one per journal record
+ *   {"type":"tick", tick, t_ms, signals{}, intensity{}}   scenario ticks
+ *   {"type":"abort"|"end"|"error", t_ms, reason}   the drill stopped early
+ *   {"type":"exit", status, signal}      the command's end (run only)
+ *   {"type":"summary", faults, per_rule[], dropped, ticks}
+ *
+ * The file is created 0600 and line-buffered, so a controller that dies
+ * leaves every line it wrote. Without a file (no -o) records are only
+ * counted, for the one-line summary on stderr.
+ *
+ * Ownership: struct fl_timeline is caller-owned; fl_timeline_close releases
+ * the file and accepts a zeroed struct.
+ */
+#ifndef FL_TIMELINE_H
+#define FL_TIMELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "faultline/ctl.h"
+
+struct fl_profile;
+
+struct fl_timeline {
+	FILE *f;                     /* NULL: count only */
+	const struct fl_profile *p;  /* names for targets; may be NULL */
+	uint64_t faults;             /* FL_J_FAULT records read */
+	uint64_t gates, attaches;    /* gate_open/gate_timeout, attach records */
+	uint64_t ticks;              /* tick records written */
+	uint64_t per_rule[FL_MAX_RULES]; /* FL_J_FAULT records per rule */
+	int err;                     /* first write error (-errno), sticky */
+};
+
+/* What the start record says. Pointers may be NULL (written as null). */
+struct fl_tl_start {
+	const char *mode;        /* "run" or "drill" */
+	uint64_t seed;
+	const char *seed_source; /* "cli", "profile" or "default" */
+	const char *profile;     /* path as given */
+	const char *ctl;         /* block path */
+	char *const *cmd;        /* NULL-terminated argv, or NULL */
+	int pid;                 /* the command's pid, 0 = none */
+	int64_t epoch_real_ns;
+	double speed;
+};
+
+/* Open `path` for writing (created or truncated, mode 0600, O_CLOEXEC,
+ * line-buffered); path NULL: count only. Returns 0 or -errno. */
+int fl_timeline_open(struct fl_timeline *tl, const char *path,
+		     const struct fl_profile *p);
+/* Flush and close. Returns 0 or the first write error (-errno). */
+int fl_timeline_close(struct fl_timeline *tl);
+
+void fl_timeline_start(struct fl_timeline *tl, const struct fl_tl_start *s);
+/* One journal record (untrusted: every field is range-checked). */
+void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r);
+/* One tick: `names`/`vals` are the signals; `rules`/`intens` the scaled
+ * rules' indices and intensities (0..1). */
+void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
+		      const char *const *names, const double *vals, int nsig,
+		      const int *rules, const double *intens, int nrules);
+/* {"type":TYPE,"t_ms":..,"reason":WHY}: "abort" (faults cleared early by a
+ * signal or `faultline abort`), "end" (duration or scenario over), "error". */
+void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
+		       const char *why);
+/* status: exit code, or -1 when killed by `sig`. */
+void fl_timeline_exit(struct fl_timeline *tl, int status, int sig);
+
+/* Final counts. hits[i] for i < nrules: faults injected by rule i (the
+ * block's counters, floored by what the journal showed). */
+struct fl_tl_summary {
+	uint32_t nrules;
+	uint64_t hits[FL_MAX_RULES];
+	uint64_t faults;
+	uint64_t dropped;
+};
+void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ctl,
+			   uint32_t nrules, struct fl_tl_summary *out);
+void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s);
+/* The human line: "faultline: 3 faults injected (rule 0: 1, rule 2: 2),
+ * 0 dropped" followed by `tail` (e.g. "; CMD exited 0"), to `f`. */
+void fl_timeline_summary_line(FILE *f, const struct fl_tl_summary *s,
+			      const char *tail);
+
+/* SHA-256 of a file's bytes as 64 hex digits. Returns 0 or -errno. */
+int fl_sha256_file(const char *path, char hex[65]);
+/* SHA-256 of a buffer. */
+void fl_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* Write `s` as a JSON string literal (quotes included). Bytes that are not
+ * valid UTF-8 become U+FFFD, so every line parses. */
+void fl_json_put_str(FILE *f, const char *s);
+
+#endif /* FL_TIMELINE_H */
