@@ -124,7 +124,7 @@ enum mkt_venue_status {
 
 struct mkt_venue {
 	char name[MKT_NAME_MAX];
-	double weight;     /* index weight, > 0 */
+	double weight;     /* index weight, >= 0 (the weights cannot all be 0) */
 	bool perp;         /* hosts the perpetual and its liquidation engine */
 	double slow_lag_s; /* price lag when slow */
 };
@@ -170,6 +170,7 @@ struct mkt_params {
 	double depth_usd, spread_bps; /* D0, s0 at sigma0 and M = 1 */
 	double a_s, a_d;
 	double mm_half_life_s, mm_vol_sens, mm_liq_sens, mm_noise;
+	double mm_gap_sens;    /* participation *= e^{-sens * gap%} for moves past 6 sd */
 	double bid_skew;       /* bid side thinned by up to this in a sell-off */
 	double depth_band;     /* depth is counted within this fraction of mid */
 	double impact_y, daily_volume_usd;

@@ -78,6 +78,7 @@ static const struct field f_liquidity[] = {
 	{ "mm_vol_sens", P(mm_vol_sens), F_DBL, 0, 100, 1 },
 	{ "mm_liq_sens", P(mm_liq_sens), F_DBL, 0, 1e6, 1 },
 	{ "mm_noise", P(mm_noise), F_DBL, 0, 10, 1 },
+	{ "mm_gap_sens", P(mm_gap_sens), F_DBL, 0, 100, 1 },
 	{ "bid_skew", P(bid_skew), F_DBL, 0, 0.95, 1 },
 	{ "depth_band", P(depth_band), F_DBL, 1e-6, 1, 1 },
 	{ "impact_y", P(impact_y), F_DBL, 0, 10, 1 },
@@ -345,7 +346,7 @@ static void read_venue(struct fl_jctx *c, const cJSON *o, const char *path,
 
 	fl_json_only_keys(c, o, path, keys);
 	fl_json_str(c, o, path, "name", true, v->name, sizeof(v->name));
-	fl_json_num(c, o, path, "weight", false, DBL_MIN, BIG, &v->weight);
+	fl_json_num(c, o, path, "weight", false, 0, BIG, &v->weight);
 	fl_json_bool(c, o, path, "perp", false, &v->perp);
 	fl_json_num(c, o, path, "slow_lag_s", false, 0, 1e6, &v->slow_lag_s);
 }
