@@ -14,6 +14,7 @@
  *    content, EFBIG for an oversized file, else the open/read error, so a
  *    loader can tell "cannot read" from "bad JSON".
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -197,14 +198,210 @@ static bool only_space_after(const char *t, size_t pos, size_t len)
 	return true;
 }
 
-static void syntax_error(struct fl_jctx *c, const char *t, size_t len, size_t pos)
+/* A strict JSON syntax scanner (RFC 8259), run before cJSON, which is lax
+ * (it takes "1.", raw control characters and bad escapes in strings): it
+ * finds the exact offset of the first error and says what was expected,
+ * where cJSON's error pointer can be one past the culprit. */
+struct scan {
+	const char *t;
+	size_t n, i;
+	int depth;
+	const char *why;
+};
+
+#define SCAN_MAX_DEPTH 1000 /* cJSON's CJSON_NESTING_LIMIT */
+
+static bool scan_fail(struct scan *s, const char *why)
+{
+	if (!s->why)
+		s->why = why;
+	return false;
+}
+
+static void scan_ws(struct scan *s)
+{
+	while (s->i < s->n && (s->t[s->i] == ' ' || s->t[s->i] == '\t' ||
+			       s->t[s->i] == '\r' || s->t[s->i] == '\n'))
+		s->i++;
+}
+
+static bool scan_digits(struct scan *s)
+{
+	size_t from = s->i;
+
+	while (s->i < s->n && s->t[s->i] >= '0' && s->t[s->i] <= '9')
+		s->i++;
+	return s->i > from;
+}
+
+static bool scan_number(struct scan *s)
+{
+	if (s->t[s->i] == '-')
+		s->i++;
+	if (s->i < s->n && s->t[s->i] == '0')
+		s->i++;
+	else if (!scan_digits(s))
+		return scan_fail(s, "expected a value");
+	if (s->i < s->n && s->t[s->i] == '.' && (++s->i, !scan_digits(s)))
+		return scan_fail(s, "expected digits after the decimal point");
+	if (s->i < s->n && (s->t[s->i] == 'e' || s->t[s->i] == 'E')) {
+		s->i++;
+		if (s->i < s->n && (s->t[s->i] == '+' || s->t[s->i] == '-'))
+			s->i++;
+		if (!scan_digits(s))
+			return scan_fail(s, "expected digits in the exponent");
+	}
+	return true;
+}
+
+static bool scan_escape(struct scan *s)
+{
+	if (s->i >= s->n)
+		return scan_fail(s, "unterminated string");
+	if (s->t[s->i] != 'u') {
+		if (!strchr("\"\\/bfnrt", s->t[s->i]))
+			return scan_fail(s, "invalid escape in a string");
+		s->i++;
+		return true;
+	}
+	for (int k = 0; k < 4; k++) {
+		s->i++;
+		if (s->i >= s->n || !isxdigit((unsigned char)s->t[s->i]))
+			return scan_fail(s, "expected 4 hex digits after \\u");
+	}
+	s->i++;
+	return true;
+}
+
+static bool scan_string(struct scan *s)
+{
+	s->i++; /* the opening quote */
+	while (s->i < s->n) {
+		unsigned char ch = (unsigned char)s->t[s->i];
+
+		if (ch == '"') {
+			s->i++;
+			return true;
+		}
+		if (ch < 0x20)
+			return scan_fail(s, "a control character (e.g. a raw newline) "
+					 "in a string");
+		s->i++;
+		if (ch == '\\' && !scan_escape(s))
+			return false;
+	}
+	return scan_fail(s, "unterminated string");
+}
+
+static bool scan_literal(struct scan *s, const char *w)
+{
+	size_t l = strlen(w);
+
+	if (s->n - s->i < l || memcmp(s->t + s->i, w, l) != 0)
+		return scan_fail(s, "expected a value");
+	s->i += l;
+	return true;
+}
+
+static bool scan_value(struct scan *s);
+
+/* "key": of an object member. */
+static bool scan_key(struct scan *s)
+{
+	scan_ws(s);
+	if (s->i >= s->n || s->t[s->i] != '"')
+		return scan_fail(s, "expected a key in double quotes");
+	if (!scan_string(s))
+		return false;
+	scan_ws(s);
+	if (s->i >= s->n || s->t[s->i] != ':')
+		return scan_fail(s, "expected ':' after the key");
+	s->i++;
+	return true;
+}
+
+/* The members of an object or array; s->i is just past the opener. */
+static bool scan_members(struct scan *s, bool obj)
+{
+	char close = obj ? '}' : ']';
+
+	scan_ws(s);
+	if (s->i < s->n && s->t[s->i] == close) {
+		s->i++;
+		return true;
+	}
+	for (;;) {
+		if ((obj && !scan_key(s)) || !scan_value(s))
+			return false;
+		scan_ws(s);
+		if (s->i < s->n && s->t[s->i] == close) {
+			s->i++;
+			return true;
+		}
+		if (s->i >= s->n || s->t[s->i] != ',')
+			return scan_fail(s, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+		s->i++;
+		scan_ws(s);
+		if (s->i < s->n && s->t[s->i] == close)
+			return scan_fail(s, "a trailing comma is not allowed");
+	}
+}
+
+static bool scan_value(struct scan *s)
+{
+	bool ok;
+
+	scan_ws(s);
+	if (s->i >= s->n)
+		return scan_fail(s, "expected a value");
+	switch (s->t[s->i]) {
+	case '{':
+	case '[':
+		if (++s->depth > SCAN_MAX_DEPTH)
+			return scan_fail(s, "nested too deeply");
+		ok = scan_members(s, s->t[s->i++] == '{');
+		s->depth--;
+		return ok;
+	case '"':
+		return scan_string(s);
+	case 't':
+		return scan_literal(s, "true");
+	case 'f':
+		return scan_literal(s, "false");
+	case 'n':
+		return scan_literal(s, "null");
+	default:
+		return scan_number(s);
+	}
+}
+
+/* Offset of the first syntax error and why, or false if none is found. */
+static bool scan_error(const char *t, size_t len, size_t *pos, const char **why)
+{
+	struct scan s = { .t = t, .n = len };
+
+	if (scan_value(&s)) {
+		scan_ws(&s);
+		if (s.i >= len)
+			return false;
+		scan_fail(&s, "expected the end of input after the top-level value");
+	}
+	*pos = s.i;
+	*why = s.why;
+	if (s.i + 1 < len && t[s.i] == '/' && (t[s.i + 1] == '/' || t[s.i + 1] == '*'))
+		*why = "comments are not allowed in JSON";
+	return true;
+}
+
+/* Report a syntax error at `pos` (why may be NULL). */
+static void syntax_error(struct fl_jctx *c, const char *t, size_t len, size_t pos,
+			 const char *why)
 {
 	char where[64], near[48] = "", excerpt[24];
 	long open = unclosed_at(t, len);
 	size_t line, col, ol, oc, n = 0;
 
-	/* An unterminated string runs to the end whatever cJSON points at. */
-	if (open >= 0 && (t[open] == '"' || only_space_after(t, pos, len))) {
+	if (open >= 0 && only_space_after(t, pos, len)) {
 		line_col(t, len, &line, &col);
 		line_col(t, (size_t)open, &ol, &oc);
 		snprintf(where, sizeof(where), "line %zu, column %zu", line, col);
@@ -222,15 +419,16 @@ static void syntax_error(struct fl_jctx *c, const char *t, size_t len, size_t po
 	if (n)
 		snprintf(near, sizeof(near), " near '%s'", excerpt);
 	snprintf(where, sizeof(where), "line %zu, column %zu", line, col);
-	fl_jerr(c, where, "invalid JSON%s", pos >= len ? " at end of input" : near);
+	fl_jerr(c, where, "invalid JSON%s%s%s", why ? ": " : "", why ? why : "",
+		pos >= len ? " at end of input" : near);
 }
 
 cJSON *fl_json_parse(struct fl_jctx *c, const char *text, size_t len)
 {
-	const char *end = NULL, *nul;
+	const char *end = NULL, *nul, *why = NULL;
 	char *copy = NULL;
 	cJSON *root = NULL;
-	size_t line, col;
+	size_t line, col, pos = 0;
 	char where[64];
 
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
@@ -256,9 +454,13 @@ cJSON *fl_json_parse(struct fl_jctx *c, const char *text, size_t len)
 	}
 	memcpy(copy, text, len);
 	copy[len] = '\0';
+	if (scan_error(copy, len, &pos, &why)) {
+		syntax_error(c, copy, len, pos, why);
+		goto out;
+	}
 	root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
-	if (!root)
-		syntax_error(c, copy, len, end ? (size_t)(end - copy) : len);
+	if (!root) /* what the scanner lets through: bad \u surrogates, ENOMEM */
+		syntax_error(c, copy, len, end ? (size_t)(end - copy) : len, NULL);
 out:
 	free(copy);
 	return root;

@@ -117,8 +117,9 @@ static void test_truncated(void **state)
 
 static void test_syntax_error_line_col(void **state)
 {
-	bad("{\"faultline\": 1,\n  \"rules\": [ }\n}", "line 2, column 14: invalid JSON near '}'");
-	bad("{\"faultline\": 1} trailing", "line 1, column 18: invalid JSON near 'trailing'");
+	bad("{\"faultline\": 1,\n  \"rules\": [ }\n}", "line 2, column 14: invalid JSON: expected a value near '}'\n");
+	bad("{\"faultline\": 1} trailing", "line 1, column 18: invalid JSON: expected the end of input after the "
+	    "top-level value near 'trailing'\n");
 }
 
 static void test_not_object(void **state)
@@ -189,7 +190,7 @@ static void test_load_file_bad_json(void **state)
 	close(fd);
 	assert_int_equal(fl_profile_load(path, &p, err, sizeof(err)), -EINVAL);
 	unlink(path);
-	assert_non_null(strstr(err, ": line 3, column 10: invalid JSON near '}'"));
+	assert_non_null(strstr(err, ": line 3, column 10: invalid JSON: expected a value near '}'\n"));
 	assert_memory_equal(err, path, strlen(path));
 }
 
