@@ -470,6 +470,8 @@ static int fl__cmd_scenarios(int argc, char **argv)
 		fprintf(stderr, "faultline: %s: %s\n", dir, strerror(errno));
 		return 1;
 	}
+	if (n == 0)
+		fprintf(stderr, "faultline: no scenarios (*.json) in %s\n", dir);
 	err = malloc(FL__ERRBUF);
 	for (int i = 0; i < n; i++) {
 		if (err)

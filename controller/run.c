@@ -627,11 +627,17 @@ static int fl__start(struct fl__sess *s)
 static void fl__tail(const struct fl__sess *s, char *buf, size_t len)
 {
 	const char *cmd = s->o->cmd ? s->o->cmd[0] : NULL;
-	int st = s->wstatus;
+	int st = s->wstatus, n = 0;
 
-	if (!cmd)
+	if (!cmd) {
 		snprintf(buf, len, "; drill over (%s)", s->ended ? s->why : "done");
-	else if (!s->child_done)
+		return;
+	}
+	if (s->ended)
+		n = snprintf(buf, len, "; faults stopped at %s", s->why);
+	buf += n;
+	len -= (size_t)n;
+	if (!s->child_done)
 		snprintf(buf, len, "; %s did not run", cmd);
 	else if (WIFSIGNALED(st))
 		snprintf(buf, len, "; %s killed by SIG%s", cmd,
@@ -660,7 +666,8 @@ static void fl__finish(struct fl__sess *s)
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
 	fl_timeline_summary(&s->tl, &sum);
 	fl__tail(s, tail, sizeof(tail));
-	if (!s->o->timeline && !s->o->quiet)
+	/* A command that never ran has had its error said already. */
+	if (!s->o->timeline && !s->o->quiet && (s->child_done || !fl__is_run(s)))
 		fl_timeline_summary_line(stderr, &sum, tail);
 	err = fl_timeline_close(&s->tl);
 	if (err < 0)
