@@ -15,7 +15,7 @@ pass=0 failc=0 skip=0 failed=()
 run_one() { # name cmd...
   local name=$1; shift
   [ -n "$filter" ] && [[ $name != *$filter* ]] && return
-  local log=$logdir/$name.log t0 t1 rc
+  local log=$logdir/${name////_}.log t0 t1 rc
   t0=$EPOCHREALTIME
   timeout -k 10 "${FL_TEST_TIMEOUT:-300}" "$@" >"$log" 2>&1 </dev/null
   rc=$?
