@@ -223,6 +223,8 @@ static void fl__put_errno(FILE *f, int err)
 {
 	const char *name = fl_errno_name(err);
 
+	if (!name && err > 0)
+		name = strerrorname_np(err); /* EINPROGRESS and others no rule names */
 	if (err == 0)
 		fputs("null", f);
 	else if (name)
@@ -238,6 +240,13 @@ void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r)
 	fl__count(tl, r);
 	if (!f)
 		return;
+	if (r->kind == FL_J_ATTACH) {
+		fputs("{\"type\":\"attach\",\"t_ms\":", f);
+		fl__put_ms(f, r->t_ns);
+		fprintf(f, ",\"pid\":%d,\"tid\":%d", (int)r->pid, (int)r->tid);
+		fl__line_end(tl);
+		return;
+	}
 	fputs("{\"type\":\"fault\",\"t_ms\":", f);
 	fl__put_ms(f, r->t_ns);
 	fprintf(f, ",\"pid\":%d,\"tid\":%d,\"rule\":%u,\"target\":", (int)r->pid,
