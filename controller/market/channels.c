@@ -106,6 +106,7 @@ static double engine_round(struct mkt_model *m, double budget)
 	settle_fund(m, &f);
 	mkt_model__flow(m, 1, f.signed_units * P);
 	m->liq_tick_usd += f.notional_usd + f.adl_usd;
+	m->liq_units_total += f.units + f.adl_units;
 	m->liq_long_units += f.signed_units < 0 ? -f.signed_units : 0;
 	m->liq_short_units += f.signed_units > 0 ? f.signed_units : 0;
 	m->st.liq_long_usd += f.signed_units < 0 ? f.notional_usd : 0;
@@ -211,7 +212,7 @@ void mkt_model__liquidity(struct mkt_model *m)
 		p->mm_noise * sqrt(1 - m->mm_decay * m->mm_decay) * z;
 	m->mm -= p->mm_liq_sens * m->liq_tick_usd / m->depth;
 	m->mm *= exp(-p->mm_gap_sens * 100 * gap); /* market makers pull on gaps */
-	m->mm = fmin(fmax(m->mm, 0.02), 1.0);
+	m->mm = fmin(fmax(m->mm, 0.05), 1.0);
 	m->depth = p->depth_usd * pow(ratio, -p->a_d) * m->mm * m->env[MKT_ENV_DEPTH];
 	m->bid_depth = 0.5 * m->depth * (1 - p->bid_skew * m->sellp);
 	m->ask_depth = 0.5 * m->depth * (1 + 0.5 * p->bid_skew * m->sellp);

@@ -136,8 +136,10 @@ double mkt_funding_rate(double premium, double interest, double clamp_,
 	 * bounded by the venue's cap. */
 	double d = interest - premium, f;
 
-	d = d > clamp_ ? clamp_ : d < -clamp_ ? -clamp_ : d;
-	f = premium + d;
+	if (fabs(d) <= clamp_)
+		f = interest; /* exactly I, not P + (I - P) rounded */
+	else
+		f = premium + (d > 0 ? clamp_ : -clamp_);
 	return f > cap ? cap : f < -cap ? -cap : f;
 }
 

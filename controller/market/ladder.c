@@ -207,6 +207,7 @@ static void fill(struct mkt_ladder *l, int i, double u, double px, bool by_adl,
 	*(lg ? &l->long_units : &l->short_units) -= u;
 	if (by_adl) {
 		f->adl_usd += u * q->bk;
+		f->adl_units += u;
 		return;
 	}
 	f->notional_usd += u * px;

@@ -161,6 +161,7 @@ struct mkt_ladder_fill {
 	double fund_delta;    /* surplus (+) or deficit (-) for the fund */
 	double deficit;
 	double adl_usd;       /* closed by ADL at bankruptcy (no market flow) */
+	double adl_units;
 	double signed_units;  /* market flow in units: - sells (longs), + buys */
 };
 

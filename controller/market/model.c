@@ -87,32 +87,48 @@ static void schedule(struct mkt_model *m, int64_t t)
 /* Price impact as a function of a leg's recent signed flow Q (USD, + buys;
  * the flow memory decays with the transient half-life, as in the latent
  * order book / propagator models: Bouchaud et al. 2004, Donier, Bonart,
- * Mastromatteo & Bouchaud 2015):
- *   f(Q) = sign(Q) min(a |Q|, b sqrt(|Q|)),
- *   a = band / D_side  (linear depth walking, p_exec = p - (lambda/2) dq),
- *   b = Y sigma_D / sqrt(V_D)  (square-root law, V_D scaled by liquidity),
- * i.e. linear below Q* = (b/a)^2 and square-root above: a metaorder's impact
- * grows as sqrt(Q) however it is chunked into ticks. */
-static double impact_f(const struct mkt_model *m, double Q)
+ * Mastromatteo & Bouchaud 2015). With D the side's visible depth (within
+ * `band` of mid):
+ *   |Q| <= D:  g = band |Q| / D              linear depth walking (Kyle 1985;
+ *                                            p_exec = p - (lambda/2) dq)
+ *   |Q| >  D:  g = band + b (sqrt|Q| - sqrt D), b = Y sigma_D / sqrt(V_D)
+ *              square-root law for flow beyond the visible book (Torre 1997;
+ *              Bouchaud et al. 2018), V_D scaled by the liquidity state.
+ * g is continuous and increasing; a metaorder's impact is the same however
+ * it is chunked into ticks. */
+struct imp {
+	double D, a, b;
+};
+
+static struct imp impact_coef(const struct mkt_model *m, double Q)
 {
 	const struct mkt_params *p = m->p;
-	double D = Q > 0 ? m->ask_depth : m->bid_depth, aq = fabs(Q);
+	double D = Q > 0 ? m->ask_depth : m->bid_depth;
 	double V = p->daily_volume_usd * (m->depth / p->depth_usd);
-	double lin = p->depth_band * aq / D;
-	double sq = mkt_sqrt_impact(p->impact_y, m->rv_liq / sqrt(365.0), aq / V);
 
-	return copysign(lin < sq ? lin : sq, Q);
+	return (struct imp){ D, p->depth_band / D,
+			     p->impact_y * m->rv_liq / sqrt(365.0) / sqrt(V) };
+}
+
+static double impact_f(const struct mkt_model *m, double Q)
+{
+	struct imp c = impact_coef(m, Q);
+	double aq = fabs(Q);
+
+	if (aq <= c.D)
+		return copysign(c.a * aq, Q);
+	return copysign(m->p->depth_band + c.b * (sqrt(aq) - sqrt(c.D)), Q);
 }
 
 static double impact_finv(const struct mkt_model *m, double v)
 {
-	const struct mkt_params *p = m->p;
-	double D = v > 0 ? m->ask_depth : m->bid_depth, av = fabs(v);
-	double V = p->daily_volume_usd * (m->depth / p->depth_usd);
-	double a = p->depth_band / D;
-	double b = p->impact_y * m->rv_liq / sqrt(365.0) / sqrt(V);
+	struct imp c = impact_coef(m, v);
+	double av = fabs(v), r;
 
-	return copysign(av <= b * b / a ? av / a : (av / b) * (av / b), v);
+	if (av <= m->p->depth_band)
+		return copysign(av / c.a, v);
+	r = sqrt(c.D) + (av - m->p->depth_band) / c.b;
+	return copysign(r * r, v);
 }
 
 /* The flow (USD) that would move `leg` by dlog now (0 with feedback off). */

@@ -52,7 +52,7 @@ struct mkt_model {
 	double min_acc_usd, min_acc_units, hour_usd[60], hour_units[60];
 	int min_i;
 	int64_t min_ticks;
-	double liq_long_units, liq_short_units;
+	double liq_long_units, liq_short_units, liq_units_total;
 	/* funding */
 	double prem_acc, prem_time, f_cur, interval_s;
 	int64_t next_fund_ns;

@@ -48,7 +48,7 @@ static void defaults_dealers_liquidity(struct mkt_params *p)
 	p->a_d = 1.5;
 	p->mm_half_life_s = 2 * 3600.0;
 	p->mm_vol_sens = 0.2;
-	p->mm_liq_sens = 0.05;
+	p->mm_liq_sens = 0.002;
 	p->mm_gap_sens = 0.1;
 	p->bid_skew = 0.3;
 	p->depth_band = 0.01;
