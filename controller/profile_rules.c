@@ -16,7 +16,7 @@
  *     delay ms, jitter_ms (optional, <= ms)   late_ack ms   timeout ms
  *     error errno (the op's whitelist in ops.h; EAI_* for resolve)
  *     short bytes (>= 1)   hold until {target, op, nth} + max_ms
- *     reset, stale: none
+ *     reset: none   stale: none, needs window_ms
  *     offset ms   drift ppm (> -1e6)   freeze: none, needs window_ms
  *     jump ms (applied at the window's start), needs window_ms
  *   A monotonic or boottime clock never goes backwards: offset >= 0 and
@@ -608,6 +608,12 @@ static void op_rule(struct rctx *x)
 	rule_when(x);
 	if (f > 0)
 		rule_params(x, f);
+	if (f == FL_FAULT_STALE && !(x->rule->flags & FL_RF_WINDOW)) {
+		struct fl_jpath kp;
+		fl_jerr(x->c, fl_jpath_key(&kp, x->path, "window_ms"),
+			"missing; fault \"stale\" needs it (reads are stale from "
+			"the window's start and fresh again at its end)");
+	}
 	rule_bindings(x);
 }
 

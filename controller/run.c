@@ -37,6 +37,7 @@
 #include "loop.h"
 #include "profile.h"
 #include "run.h"
+#include "snapshot.h"
 #include "timeline.h"
 
 extern char **environ;
@@ -253,6 +254,7 @@ struct fl__sess {
 	struct fl_ticker tk;
 	bool has_tk;
 	struct fl_jdrain jd;
+	struct fl_snap snap; /* stale-read snapshots */
 	struct fl_loop *loop;
 	int sfd;
 	sigset_t oldmask;
@@ -364,6 +366,13 @@ static int fl__block(struct fl__sess *s)
 		return err;
 	if (s->has_prof)
 		fl_profile_publish(&s->prof, s->h.ctl);
+	struct fl_snap_owner so = { s->user.set, s->user.uid, s->user.gid };
+	if ((err = fl_snap_init(&s->snap, s->h.ctl, &so)) < 0) {
+		fprintf(stderr, "faultline: cannot make the snapshot directory for "
+			"stale reads: %s\n", strerror(-err));
+		return err;
+	}
+	fl_snap_poll(&s->snap, s->h.ctl, 0);
 	if (s->prof.market) {
 		err = fl_ticker_init(&s->tk, &s->prof, s->h.ctl, s->seed, s->o->speed,
 				     s->o->ticks_every_ns);
@@ -426,6 +435,7 @@ static void fl__on_beat(struct fl_loop *l, long long id, void *arg)
 	int64_t now = fl_loop_now(l);
 
 	fl_ctl_beat(s->h.ctl, now);
+	fl_snap_poll(&s->snap, s->h.ctl, fl__run_ns(s, now));
 	if (!s->ended && fl_ctl_state(s->h.ctl) != FL_STATE_ACTIVE) {
 		/* `faultline abort` (or someone with the file) ended it. */
 		fl__end(s, FL_STATE_ABORTED, "abort", "faultline abort");
@@ -679,6 +689,7 @@ static void fl__sess_free(struct fl__sess *s)
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
 	fl_ctl_close(&s->h);
+	fl_snap_free(&s->snap);
 	fl_timeline_close(&s->tl);
 	if (s->has_tk)
 		fl_ticker__free(&s->tk);

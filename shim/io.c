@@ -16,7 +16,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "faultline/snapname.h"
 
 #include "io.h"
 
@@ -206,6 +212,7 @@ static ssize_t sock_act(struct fl_io *io, struct fl_fdst *st, int dir, bool nb,
 	ssize_t r;
 
 	switch (v->fault) {
+	case FL_FAULT_STALE: /* nothing new until the window closes, then all */
 	case FL_FAULT_DELAY:
 	case FL_FAULT_TIMEOUT:
 		if (nb && st) {
@@ -260,6 +267,56 @@ static ssize_t sock_io(struct fl_io *io, unsigned t)
 	return sock_act(io, st, dir, nb, &v);
 }
 
+#define STALE_NO_SNAPSHOT (-2)
+
+/* Open the snapshot of fd's file taken when rule's window opened. */
+static int snapshot_fd(int fd, unsigned rule)
+{
+	struct fl_ctl *c = atomic_load(&fl__ctl);
+	char link[64], path[PATH_MAX], snap[PATH_MAX];
+	ssize_t n;
+
+	if (!c || rule >= FL_MAX_RULES || !atomic_load(&c->rules[rule].snap_ready))
+		return -1;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = syscall(SYS_readlink, link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return -1;
+	path[n] = '\0';
+	if (!fl_snapname(snap, sizeof(snap), c->hdr.snapdir, rule, path))
+		return -1;
+	return FL_REAL(open)(snap, O_RDONLY | O_CLOEXEC);
+}
+
+/* A read served from the snapshot, at the real fd's offset (which then
+ * advances as the real read would have). Writes never come here. */
+static ssize_t stale_read(struct fl_io *io, const struct fl_verdict *v)
+{
+	int saved = errno, s = snapshot_fd(io->fd, (unsigned)v->rule);
+	bool positional = io->kind == FL_IO_PREAD || io->kind == FL_IO_PREADV2;
+	off_t off;
+	ssize_t r;
+
+	errno = saved;
+	if (s < 0 || (io->kind != FL_IO_READ && io->kind != FL_IO_PREAD &&
+		      io->kind != FL_IO_READV && io->kind != FL_IO_PREADV2)) {
+		if (s >= 0)
+			FL_REAL(close)(s);
+		return STALE_NO_SNAPSHOT;
+	}
+	off = positional ? io->off : lseek(io->fd, 0, SEEK_CUR);
+	if (io->kind == FL_IO_READ || io->kind == FL_IO_PREAD)
+		r = FL_REAL(pread)(s, io->buf, io->len, off);
+	else
+		r = FL_REAL(preadv2)(s, io->iov, io->iovcnt, off, 0);
+	saved = errno;
+	if (r > 0 && !positional)
+		lseek(io->fd, r, SEEK_CUR);
+	FL_REAL(close)(s);
+	errno = saved;
+	return r;
+}
+
 /* Faults on a file: op read, write or fsync. An fsync failure is reported
  * after a real fsync: the shim never keeps the program's data from disk. */
 static ssize_t file_act(struct fl_io *io, const struct fl_verdict *v)
@@ -283,6 +340,9 @@ static ssize_t file_act(struct fl_io *io, const struct fl_verdict *v)
 		return done(v, fl__io_real(io, (size_t)v->bytes), 0);
 	case FL_FAULT_HOLD:
 		return hold(io, v, fl_io_reads(io));
+	case FL_FAULT_STALE:
+		r = stale_read(io, v);
+		return r == STALE_NO_SNAPSHOT ? fl__io_real(io, SIZE_MAX) : done(v, r, ns);
 	}
 	return fl__io_real(io, SIZE_MAX);
 }

@@ -106,7 +106,9 @@ struct fl_rule {
 	/* hold gate: released when counters[until_target][until_op] >= until_nth */
 	uint8_t until_target, until_op;
 	uint16_t pad1;
-	uint32_t pad2;
+	/* stale on a path target: 1 once the controller has snapshotted the
+	 * matching files into hdr.snapdir/<rule>/ (see snapname.h) */
+	_Atomic uint32_t snap_ready;
 	uint64_t until_nth;
 	/* live: the controller rewrites it each tick for scaled rules.
 	 * 0..FL_INTENSITY_ONE scales probability and delay. */
@@ -187,6 +189,7 @@ struct fl_hdr {
 	uint32_t nrules;
 	_Atomic uint64_t tick;     /* market tick in force (scenarios) */
 	uint8_t pad[40];
+	char snapdir[FL_PATH_MAX]; /* stale-read snapshots, "" = none */
 	/* rule_head[t][op]: first rule id + 1 for target t and op, 0 = none */
 	uint16_t rule_head[FL_MAX_TARGETS][FL_OP__COUNT];
 };
