@@ -80,3 +80,61 @@ for line in open(sys.argv[1]):
 print(n)
 PYEOF
 }
+
+# ---- appended for the real-program tests ------------------------------------
+
+# Processes started under `faultline run` in the background: on exit their
+# SUT children are killed too (killing only the controller would orphan them).
+_flpids=()
+_cleanup_fl() {
+  local p c
+  for p in "${_flpids[@]}"; do
+    for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null || true); do
+      kill -9 "$c" 2>/dev/null || true
+    done
+  done
+  cleanup
+}
+trap _cleanup_fl EXIT
+
+# bg_fl CMD… — like bg, for a `faultline run …` command line.
+bg_fl() { "$@" & _pids+=($!); _flpids+=($!); }
+
+# serve_fl NAME PROFILE TIMELINE MODE PORT [ARGS…] — like serve, but the
+# server is the SUT: `faultline run` with PROFILE, timeline TIMELINE. Waits
+# for READY; the controller's pid is left in FLPID (the SUT is its child).
+FLPID=
+serve_fl() {
+  local name=$1 prof=$2 tl=$3; shift 3
+  local fifo=$T/$name.ready
+  mkfifo "$fifo"
+  "$FL" run -p "$prof" -o "$tl" -- $PY "$SERVERS" "$@" >"$fifo" 2>"$T/$name.err" &
+  FLPID=$!
+  _pids+=($FLPID)
+  _flpids+=($FLPID)
+  local line=""
+  read -r -t 20 line <"$fifo" || true
+  [ "$line" = READY ] || { cat "$T/$name.err" >&2; fail "server $name did not start under faultline"; }
+}
+
+# child_of PID — the (first) child process of PID.
+child_of() {
+  local c=""
+  c=$(cat "/proc/$1/task/$1/children" 2>/dev/null || true)
+  echo "${c%% *}"
+}
+
+# stop_fl PID — end a `faultline run` by SIGTERM (it forwards it to the SUT
+# and writes the timeline's exit and summary); returns its exit status.
+stop_fl() {
+  kill -TERM "$1" 2>/dev/null || true
+  local rc=0
+  wait "$1" || rc=$?
+  return $rc
+}
+
+# msleep MS — sleep in milliseconds (only to let time pass, never to sync).
+msleep() { $PY -c 'import sys, time; time.sleep(int(sys.argv[1]) / 1000)' "$1"; }
+
+# jfaults TIMELINE — print the injected-fault records (kind "fault"), one a line.
+jfaults() { grep '"type":"fault"' "$1" | grep '"kind":"fault"' || true; }

@@ -6,6 +6,10 @@
     servers.py forking-echo PORT      line echo, a fork()ed child per connection
     servers.py silent PORT            accepts, then never answers
     servers.py feed PORT COUNT MS     sends COUNT numbered lines, MS apart, then closes
+    servers.py epoll-echo PORT        line echo, one thread, selectors (epoll), all
+                                      sockets non-blocking; accept errors are
+                                      logged to stderr ("accept error: ENAME")
+                                      and the loop goes on, as real servers do
 
 Each binds 127.0.0.1:PORT, then prints READY (flushed) so the harness can
 wait for the event instead of sleeping.
@@ -88,6 +92,64 @@ def serve_forking(s, fn, arg):
         conn.close()
 
 
+def serve_epoll(s):
+    import errno
+    import selectors
+    sel = selectors.DefaultSelector()
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ, None)
+    bufs = {}
+    while True:
+        for key, ev in sel.select():
+            sock = key.fileobj
+            if sock is s:
+                try:
+                    conn, _ = s.accept()
+                except BlockingIOError:
+                    continue
+                except OSError as e:
+                    print("accept error: %s" % errno.errorcode.get(e.errno, e.errno),
+                          file=sys.stderr, flush=True)
+                    continue
+                conn.setblocking(False)
+                bufs[conn] = [b"", b""]  # input, output
+                sel.register(conn, selectors.EVENT_READ, None)
+                continue
+            inb, outb = bufs[sock]
+            closed = False
+            if ev & selectors.EVENT_READ:
+                try:
+                    chunk = sock.recv(65536)
+                    if chunk:
+                        inb += chunk
+                    else:
+                        closed = True
+                except BlockingIOError:
+                    pass
+                except OSError as e:
+                    print("recv error: %s" % errno.errorcode.get(e.errno, e.errno),
+                          file=sys.stderr, flush=True)
+                    closed = True
+                while b"\n" in inb:
+                    line, inb = inb.split(b"\n", 1)
+                    outb += line + b"\n"
+            if outb and not closed:
+                try:
+                    outb = outb[sock.send(outb):]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed = True
+            if closed:
+                sel.unregister(sock)
+                del bufs[sock]
+                sock.close()
+                continue
+            bufs[sock] = [inb, outb]
+            sel.modify(sock, selectors.EVENT_READ |
+                       (selectors.EVENT_WRITE if outb else 0), None)
+
+
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     rest = sys.argv[3:]
@@ -102,6 +164,8 @@ def main():
         serve_threads(s, silent, None)
     elif mode == "feed":
         serve_threads(s, feed, rest)
+    elif mode == "epoll-echo":
+        serve_epoll(s)
     else:
         sys.exit("unknown mode " + mode)
 
