@@ -193,7 +193,7 @@ static const char *opener_name(char ch)
 static bool only_space_after(const char *t, size_t pos, size_t len)
 {
 	for (; pos < len; pos++)
-		if (!strchr(" \t\r\n", t[pos]))
+		if (t[pos] != ' ' && t[pos] != '\t' && t[pos] != '\r' && t[pos] != '\n')
 			return false;
 	return true;
 }
@@ -423,43 +423,51 @@ static void syntax_error(struct fl_jctx *c, const char *t, size_t len, size_t po
 		pos >= len ? " at end of input" : near);
 }
 
+/* Refuse what cJSON must not see: empty input and NUL bytes. */
+static bool precheck(struct fl_jctx *c, const char *text, size_t len)
+{
+	const char *nul = memchr(text, '\0', len);
+	size_t line, col;
+	char where[64];
+
+	if (!nul && only_space_after(text, 0, len)) {
+		fl_jerr(c, NULL, "empty input: expected a JSON object");
+		return false;
+	}
+	if (nul) {
+		line_col(text, (size_t)(nul - text), &line, &col);
+		snprintf(where, sizeof(where), "line %zu, column %zu", line, col);
+		fl_jerr(c, where, "invalid JSON: a NUL byte inside the text");
+		return false;
+	}
+	return true;
+}
+
 cJSON *fl_json_parse(struct fl_jctx *c, const char *text, size_t len)
 {
-	const char *end = NULL, *nul, *why = NULL;
+	const char *end = NULL, *why = NULL;
 	char *copy = NULL;
 	cJSON *root = NULL;
-	size_t line, col, pos = 0;
-	char where[64];
+	size_t pos = 0;
 
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
 		text += 3; /* a UTF-8 byte order mark is harmless */
 		len -= 3;
 	}
-	if (only_space_after(text, 0, len)) {
-		fl_jerr(c, NULL, "empty input: expected a JSON object");
-		goto out;
-	}
-	nul = memchr(text, '\0', len);
-	if (nul) {
-		line_col(text, (size_t)(nul - text), &line, &col);
-		snprintf(where, sizeof(where), "line %zu, column %zu", line, col);
-		fl_jerr(c, where, "invalid JSON: a NUL byte inside the text");
-		goto out;
-	}
+	if (!precheck(c, text, len))
+		return NULL;
 	/* cJSON wants the terminating NUL inside the length it is given. */
-	copy = malloc(len + 1);
+	copy = strndup(text, len);
 	if (!copy) {
 		fl_jerr(c, NULL, "out of memory");
 		goto out;
 	}
-	memcpy(copy, text, len);
-	copy[len] = '\0';
 	if (scan_error(copy, len, &pos, &why)) {
 		syntax_error(c, copy, len, pos, why);
 		goto out;
 	}
 	root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
-	if (!root) /* what the scanner lets through: bad \u surrogates, ENOMEM */
+	if (!root) /* what the scanner lets through: bad surrogate escapes, ENOMEM */
 		syntax_error(c, copy, len, end ? (size_t)(end - copy) : len, NULL);
 out:
 	free(copy);

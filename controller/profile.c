@@ -400,6 +400,23 @@ void fl_profile__free(struct fl_profile *p)
 
 /* ---- publish ---------------------------------------------------------------- */
 
+/* A rule's plain fields: before `intensity` and after `hits`. The two
+ * atomics in between are stored one by one (the shim reads them without the
+ * seqlock). */
+#define RULE_HEAD_LEN offsetof(struct fl_rule, intensity)
+#define RULE_TAIL_OFF (offsetof(struct fl_rule, hits) + sizeof(_Atomic uint64_t))
+
+static void copy_rule(struct fl_rule *dst, const struct fl_rule *src)
+{
+	memcpy(dst, src, RULE_HEAD_LEN);
+	memcpy((char *)dst + RULE_TAIL_OFF, (const char *)src + RULE_TAIL_OFF,
+	       sizeof(*dst) - RULE_TAIL_OFF);
+	atomic_store_explicit(&dst->intensity,
+			      atomic_load_explicit(&src->intensity, memory_order_relaxed),
+			      memory_order_relaxed);
+	atomic_store_explicit(&dst->hits, 0, memory_order_relaxed);
+}
+
 /* Copy rule i (or zeros past nrules) and link it into its (target, op) chain;
  * tail[t][op] is the last rule id + 1 seen so far. */
 static void publish_rule(const struct fl_profile *p, struct fl_ctl *ctl, uint32_t i,
@@ -409,17 +426,13 @@ static void publish_rule(const struct fl_profile *p, struct fl_ctl *ctl, uint32_
 	struct fl_rule *dst = &ctl->rules[i];
 
 	if (i >= p->nrules) {
-		memset(dst, 0, offsetof(struct fl_rule, intensity));
-		atomic_store_explicit(&dst->intensity, 0, memory_order_relaxed);
-		atomic_store_explicit(&dst->hits, 0, memory_order_relaxed);
+		static const struct fl_rule zero;
+
+		copy_rule(dst, &zero);
 		return;
 	}
-	memcpy(dst, src, offsetof(struct fl_rule, intensity));
+	copy_rule(dst, src);
 	dst->next = 0;
-	atomic_store_explicit(&dst->intensity,
-			      atomic_load_explicit(&src->intensity, memory_order_relaxed),
-			      memory_order_relaxed);
-	atomic_store_explicit(&dst->hits, 0, memory_order_relaxed);
 	if ((src->flags & FL_RF_CLOCK) || src->target == 0 ||
 	    src->target >= FL_MAX_TARGETS || src->op >= FL_OP__COUNT)
 		return;

@@ -401,6 +401,8 @@ static void test_missing_param(void **state)
 	    "rules[0].max_ms: missing; fault \"hold\" needs it\n");
 	bad(RULE("{\"target\": \"venue\", \"op\": \"recv\"}"),
 	    "rules[0].fault: missing; expected a string\n");
+	bad(RULE("{\"target\": \"ledger\", \"op\": \"read\", \"fault\": \"stale\"}"),
+	    "rules[0].window_ms: missing; fault \"stale\" needs it");
 }
 
 static void test_foreign_param(void **state)
@@ -941,7 +943,7 @@ static void test_publish_many_chains(void **state)
 
 	good(RULE("{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"reset\"}, "
 		  "{\"target\": \"venue\", \"op\": \"send\", \"fault\": \"reset\"}, "
-		  "{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"stale\"}, "
+		  "{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"stale\", \"window_ms\": [0, 1]}, "
 		  "{\"clock\": \"realtime\", \"fault\": \"offset\", \"ms\": 1}, "
 		  "{\"target\": \"venue\", \"op\": \"send\", \"fault\": \"delay\", \"ms\": 1}, "
 		  "{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"delay\", \"ms\": 1}"), &p);
