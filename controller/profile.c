@@ -7,7 +7,7 @@
  *   {"faultline": 1,                   required, the format version
  *    "seed": N | "N" | "0xHEX",        optional; numbers up to 2^53, strings
  *                                       for the full uint64 range
- *    "description": "...",             optional, < 512 bytes
+ *    "description": "...",             optional, < 2048 bytes
  *    "targets": {NAME: TARGET, ...},   optional, at most 63, ids 1.. in order
  *    "rules": [RULE, ...],             required, at most 128 (profile_rules.c)
  *    "market": {...},                  makes the file a scenario (market.h)

@@ -56,7 +56,7 @@ struct fl_profile {
 	bool is_scenario;
 	struct mkt_params *market; /* NULL for plain profiles */
 	double budget_max_faults;  /* -1 = none */
-	char description[512];
+	char description[2048]; /* "description", < 2048 bytes */
 };
 
 /* Load and validate FILE. Returns 0, or -EINVAL (bad content) / -errno
