@@ -6,7 +6,8 @@
  *   {"type":"start", version, seed, seed_source, profile, profile_sha256,
  *    cmd, pid, ctl, epoch_real_ns, ...}
  *   {"type":"fault", t_ms, pid, tid, rule, target, op, nth, fault, value_ms,
- *    ret, errno, kind}                   one per journal record
+ *    ret, errno, kind}                   one per fault/gate journal record
+ *   {"type":"attach", t_ms, pid, tid}    a process attached to the block
  *   {"type":"tick", tick, t_ms, signals{}, intensity{}}   scenario ticks
  *   {"type":"abort"|"end"|"error", t_ms, reason}   the drill stopped early
  *   {"type":"exit", status, signal}      the command's end (run only)
