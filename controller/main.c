@@ -413,8 +413,10 @@ static const char *fl__scenario_dir(char *buf, size_t len)
 		return env;
 	fl__exe_dir(exe, sizeof(exe));
 	for (size_t i = 0; exe[0] && i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if ((size_t)snprintf(buf, len, "%s/%s", exe, rel[i]) < len &&
-		    access(buf, R_OK | X_OK) == 0)
+		char p[PATH_MAX * 2];
+
+		snprintf(p, sizeof(p), "%s/%s", exe, rel[i]);
+		if (len >= PATH_MAX && realpath(p, buf) && access(buf, R_OK | X_OK) == 0)
 			return buf;
 	}
 	return "scenarios";
