@@ -199,7 +199,7 @@ void mkt_model__liquidity(struct mkt_model *m)
 	/* the liquidity/IV driver is winsorized at 6 sd a tick: one gap would
 	 * otherwise read as 1000 %+ vol for an hour and empty the book */
 	w = 6 * s0 * m->env[MKT_ENV_VOL] * sqrt(dty);
-	gap = fmax(0.0, fabs(r) - w);
+	gap = fmax(0.0, fabs(r) - 0.01); /* a gap: more than 1 % in one tick */
 	r = fmin(fmax(r, -w), w);
 	m->rv_liq_var = m->rv_a * m->rv_liq_var + (1 - m->rv_a) * r * r;
 	m->rv_liq = fmax(sqrt(m->rv_liq_var / dty), 0.05 * s0);
@@ -210,7 +210,7 @@ void mkt_model__liquidity(struct mkt_model *m)
 	mbar = 1.0 / (1.0 + p->mm_vol_sens * fmax(0.0, ratio - 1.0));
 	m->mm = mbar + (m->mm - mbar) * m->mm_decay +
 		p->mm_noise * sqrt(1 - m->mm_decay * m->mm_decay) * z;
-	m->mm -= p->mm_liq_sens * m->liq_tick_usd / m->depth;
+	m->mm -= p->mm_liq_sens * m->liq_tick_usd / p->depth_usd;
 	m->mm *= exp(-p->mm_gap_sens * 100 * gap); /* market makers pull on gaps */
 	m->mm = fmin(fmax(m->mm, 0.05), 1.0);
 	m->depth = p->depth_usd * pow(ratio, -p->a_d) * m->mm * m->env[MKT_ENV_DEPTH];

@@ -36,18 +36,24 @@ struct mkt_ladder {
 
 #define PREHIST 1024
 
-/* Log path of the recent past ending at 0 (today's spot), for entries. */
+/* Log path of the recent past ending at 0 (today's spot), for entries:
+ * volatility entry_sigma (annualised) and a total log change of
+ * entry_trend over the window; smin/smax are the path's running extremes
+ * from each point to now (survivorship: a position whose liquidation price
+ * the path crossed after its entry is gone already). */
 static void prehistory(const struct mkt_params *p, const struct mkt_rng *r,
-		       double *x)
+		       double *x, double *smin, double *smax)
 {
 	double dt = p->entry_window_s / MKT_YEAR_S / (PREHIST - 1);
-	double drift = (p->entry_trend - 0.5 * p->entry_sigma * p->entry_sigma) * dt;
+	double drift = p->entry_trend / (PREHIST - 1);
 	struct mkt_rng rr = *r;
 
-	x[PREHIST - 1] = 0;
+	x[PREHIST - 1] = smin[PREHIST - 1] = smax[PREHIST - 1] = 0;
 	for (int k = PREHIST - 1; k > 0; k--) {
 		rr.tick = (uint64_t)k;
 		x[k - 1] = x[k] - drift - p->entry_sigma * sqrt(dt) * mkt_normal(&rr, 0);
+		smin[k - 1] = fmin(smin[k], x[k - 1]);
+		smax[k - 1] = fmax(smax[k], x[k - 1]);
 	}
 }
 
@@ -56,29 +62,34 @@ static double log_uniform(double lo, double hi, double u)
 	return lo * exp(u * log(hi / lo));
 }
 
-static bool breached(const struct mkt_pos *q, double S)
+static int is_long(const struct mkt_pos *q)
 {
-	return (q->kind == MKT_LINEAR_LONG || q->kind == MKT_INVERSE_LONG) ? q->liq >= S : q->liq <= S;
+	return q->kind == MKT_LINEAR_LONG || q->kind == MKT_INVERSE_LONG;
 }
 
+#define ENTRY_TRIES 16
+
 static void make_pos(const struct mkt_params *p, const struct mkt_rng *r,
-		     const double *x, double S0, struct mkt_pos *q)
+		     const double *x, const double *smin, const double *smax,
+		     double S0, struct mkt_pos *q)
 {
 	bool lng = mkt_u01(r, 1, 0) < p->long_frac;
 	bool inv = mkt_u01(r, 2, 0) < p->inverse_frac;
-	double u = mkt_u01(r, 3, 0), lev, size, entry = S0;
+	double u = mkt_u01(r, 3, 0), lev, size, lf, entry = S0;
 
 	lev = mkt_u01(r, 3, 1) < p->lev_core_mass
 		      ? log_uniform(p->lev_core_lo, p->lev_core_hi, u)
 		      : log_uniform(p->lev_lo, p->lev_hi, u);
 	q->kind = (uint8_t)(lng ? (inv ? MKT_INVERSE_LONG : MKT_LINEAR_LONG)
 				: (inv ? MKT_INVERSE_SHORT : MKT_LINEAR_SHORT));
-	for (unsigned t = 0; t < 8; t++) { /* entries already breached: redraw */
-		entry = S0 * exp(x[(int)(mkt_u01(r, 4, t) * PREHIST) % PREHIST]);
-		q->liq = entry * mkt_liq_frac(q->kind, lev, p->mmr);
-		if (!breached(q, S0))
+	lf = log(mkt_liq_frac(q->kind, lev, p->mmr));
+	for (unsigned t = 0; t < ENTRY_TRIES; t++) {
+		int k = (int)(mkt_u01(r, 4, t) * PREHIST) % PREHIST;
+		/* survived since entry: the path never crossed its liquidation */
+		if (lng ? x[k] + lf < smin[k] : x[k] + lf > smax[k]) {
+			entry = S0 * exp(x[k]);
 			break;
-		entry = S0;
+		}
 	}
 	size = p->oi_usd / (p->ladder_n > 0 ? p->ladder_n : 1) *
 	       exp(p->size_sd * mkt_normal(r, 5) - 0.5 * p->size_sd * p->size_sd);
@@ -104,22 +115,18 @@ static int cmp_short(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int is_long(const struct mkt_pos *q)
-{
-	return q->kind == MKT_LINEAR_LONG || q->kind == MKT_INVERSE_LONG;
-}
-
 /* Build, then partition longs first and sort each side by liquidation price. */
 static void build(struct mkt_ladder *l, const struct mkt_params *p,
 		  const struct mkt_rng *r, double S0, double *x)
 {
+	double *smin = x + PREHIST, *smax = x + 2 * PREHIST;
 	struct mkt_rng rr = *r;
 	int i, j;
 
-	prehistory(p, r, x);
+	prehistory(p, r, x, smin, smax);
 	for (i = 0; i < l->n; i++) {
 		rr.tick = (uint64_t)PREHIST + (uint64_t)i;
-		make_pos(p, &rr, x, S0, &l->pos[i]);
+		make_pos(p, &rr, x, smin, smax, S0, &l->pos[i]);
 	}
 	for (i = 0, j = l->n - 1; i <= j;) {
 		if (is_long(&l->pos[i])) {
@@ -139,7 +146,7 @@ struct mkt_ladder *mkt_ladder__new(const struct mkt_params *p,
 {
 	struct mkt_ladder *l = calloc(1, sizeof(*l));
 	size_t n = (size_t)(p->ladder_n > 0 ? p->ladder_n : 1);
-	double *x = malloc(sizeof(double) * PREHIST);
+	double *x = malloc(sizeof(double) * 3 * PREHIST);
 
 	if (!l || !x)
 		goto fail;

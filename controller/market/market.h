@@ -180,7 +180,8 @@ struct mkt_params {
 	int ladder_n;
 	double oi_usd, long_frac, inverse_frac, mmr;
 	double lev_lo, lev_hi, lev_core_lo, lev_core_hi, lev_core_mass;
-	double entry_window_s, entry_sigma, entry_trend;
+	double entry_window_s, entry_sigma; /* entries from a recent path */
+	double entry_trend;    /* total log change of that path over the window */
 	double size_sd;
 	double throughput;     /* engine: fraction of side depth per step */
 	int max_rounds;

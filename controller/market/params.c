@@ -79,9 +79,9 @@ static void defaults_ladder_perp(struct mkt_params *p)
 	p->fund_interval_s = 8 * 3600.0;
 	p->fund_stress_interval_s = 2 * 3600.0;
 	p->kappa = 3 * 365.0;
-	p->arb_capital_usd = 5e8;
+	p->arb_capital_usd = 2e9;
 	p->arb_half_life_s = 30.0;
-	p->arb_unwind_half_life_s = 4 * 3600.0;
+	p->arb_unwind_half_life_s = 3600.0;
 	p->basis_ma_s = 300.0;
 	p->impact_notional_usd = 1e6;
 	p->nvenues = 1;
