@@ -452,7 +452,7 @@ static void p_max_ms(struct rctx *x, const char *path)
 	double ms;
 
 	if (fl_json_num(x->c, x->r, x->path, "max_ms", true, 1, MAX_DELAY_MS, &ms) == 0)
-		x->rule->ns = ms_to_ns(ms);
+		x->rule->ns = x->rule->until_max_ns = ms_to_ns(ms);
 }
 
 static void p_ppm(struct rctx *x, const char *path)

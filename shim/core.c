@@ -549,7 +549,11 @@ bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v)
 		return false;
 	if (!fl__live(c, now))
 		fl__attach_poll();
-	return fl__decide_at(c, target, op, now, v);
+	if (!fl__decide_at(c, target, op, now, v))
+		return false;
+	if (v->pregate) /* a pinned order: the previous fault's call first */
+		fl__gate_wait(v);
+	return true;
 }
 
 static void futex_wait(void *addr, uint32_t val, int64_t ns)
@@ -578,7 +582,7 @@ bool fl__gate_wait(const struct fl_verdict *v)
 {
 	struct fl_ctl *c = atomic_load(&fl__ctl);
 	unsigned t = v->until_target, op = v->until_op;
-	int64_t now = fl__mono_ns(), end = now + fl__verdict_ns(v);
+	int64_t now = fl__mono_ns(), end = now + v->until_max_ns;
 	bool opened = false;
 	int saved = errno;
 

@@ -123,7 +123,9 @@ struct fl_verdict {
 	int64_t bytes;
 	int64_t t_run;    /* run time of the decision */
 	uint8_t until_target, until_op;
+	bool pregate;     /* wait for the until event before acting */
 	uint64_t until_nth;
+	int64_t until_max_ns;
 };
 
 /* Is the block live (ACTIVE, heartbeat fresh)? */

@@ -115,6 +115,9 @@ struct fl_rule {
 	_Atomic uint32_t intensity;
 	uint32_t pad3;
 	_Atomic uint64_t hits; /* faults injected by this rule, all processes */
+	/* a gate (FL_RF_UNTIL) waits at most this long; on any fault but
+	 * "hold" it is a precondition: wait for the event, then act (pinning) */
+	int64_t until_max_ns;
 };
 
 #define FL_INTENSITY_ONE 1000000u
