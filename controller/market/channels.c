@@ -271,9 +271,12 @@ static void liq_windows(struct mkt_model *m)
 {
 	double P = exp(m->y);
 
-	m->liq_1s += m->liq_tick_usd - m->liq_ring[m->liq_ring_i];
 	m->liq_ring[m->liq_ring_i] = m->liq_tick_usd;
 	m->liq_ring_i = (m->liq_ring_i + 1) % m->liq_ring_n;
+	m->liq_1s = 0; /* summed afresh: a running sum would drift below 0 */
+	for (int i = 0; i < m->liq_ring_n; i++)
+		m->liq_1s += m->liq_ring[i];
+	m->liq_1s *= 1e9 / ((double)m->liq_ring_n * (double)m->p->dt_ns);
 	m->min_acc_usd += m->liq_tick_usd;
 	m->min_acc_units += m->liq_tick_usd / P;
 	if (++m->min_ticks * m->p->dt_ns < 60000000000ll)
