@@ -30,7 +30,7 @@ static const char fl__usage[] =
 	"\n"
 	"  run [-p PROFILE | -s SCENARIO] [-o TIMELINE] [--seed N] [--speed X]\n"
 	"      [--user NAME] [--ctl PATH] [--duration S] [--ticks-every MS] [-q]\n"
-	"      -- CMD [ARGS...]\n"
+	"      [--pin TIMELINE] -- CMD [ARGS...]\n"
 	"        run CMD with libfaultline.so preloaded and the profile's faults\n"
 	"        armed; exit with CMD's status (128+N for signal N), or 125 when\n"
 	"        faultline fails, 126 when CMD cannot run, 127 when not found\n"
@@ -88,7 +88,7 @@ static bool fl__pos_double(const char *s, double *out, bool zero_ok)
 
 enum {
 	FL_OPT_SEED = 256, FL_OPT_SPEED, FL_OPT_USER, FL_OPT_CTL,
-	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT,
+	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN,
 };
 
 static const struct option fl__run_longopts[] = {
@@ -102,6 +102,7 @@ static const struct option fl__run_longopts[] = {
 	{ "ctl", required_argument, NULL, FL_OPT_CTL },
 	{ "duration", required_argument, NULL, FL_OPT_DURATION },
 	{ "ticks-every", required_argument, NULL, FL_OPT_TICKS },
+	{ "pin", required_argument, NULL, FL_OPT_PIN },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -150,6 +151,9 @@ static int fl__run_opt(int c, const char *arg, struct fl_run_opts *o)
 			return fl__bad_usage("--ticks-every %s: expected ms > 0", arg,
 					     FL_EXIT_FAIL);
 		o->ticks_every_ns = (int64_t)(d * 1e6);
+		return 0;
+	case FL_OPT_PIN:
+		o->pin = arg;
 		return 0;
 	case 'q':
 		o->quiet = true;

@@ -36,6 +36,7 @@
 #include "drill.h"
 #include "loop.h"
 #include "profile.h"
+#include "pin.h"
 #include "run.h"
 #include "snapshot.h"
 #include "timeline.h"
@@ -292,6 +293,34 @@ static int64_t fl__run_ns(const struct fl__sess *s, int64_t now)
 	return now - s->h.ctl->hdr.epoch_mono_ns;
 }
 
+/* --pin: the profile's op rules become the recorded faults, in order. */
+static int fl__pin(struct fl__sess *s)
+{
+	char err[1024] = "";
+	uint64_t seed = 0;
+	bool has_seed = false;
+	int n;
+
+	if (!s->has_prof) {
+		fprintf(stderr, "faultline: --pin %s: give the profile it was "
+			"recorded with (-p or -s)\n", s->o->pin);
+		return -EINVAL;
+	}
+	n = fl_pin_apply(&s->prof, s->o->pin, &seed, &has_seed, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "faultline: --pin %s", err);
+		return n;
+	}
+	if (has_seed && !s->o->has_seed) {
+		s->seed = seed;
+		s->seed_src = "pin";
+	}
+	if (!s->o->quiet)
+		fprintf(stderr, "faultline: pinned %d recorded faults from %s into "
+			"%u rules\n", n, s->o->pin, s->prof.nrules);
+	return 0;
+}
+
 static int fl__load(struct fl__sess *s)
 {
 	const struct fl_run_opts *o = s->o;
@@ -319,7 +348,7 @@ static int fl__load(struct fl__sess *s)
 	}
 	s->seed = o->has_seed ? o->seed : s->prof.has_seed ? s->prof.seed : 1;
 	s->seed_src = o->has_seed ? "cli" : s->prof.has_seed ? "profile" : "default";
-	return 0;
+	return o->pin ? fl__pin(s) : 0;
 }
 
 static int fl__prepare(struct fl__sess *s)

@@ -35,6 +35,7 @@ struct fl_run_opts {
 	double duration_s;     /* --duration, < 0 for none */
 	int64_t ticks_every_ns;/* --ticks-every, 0 for the default */
 	bool quiet;            /* -q: no summary line on stderr */
+	const char *pin;       /* --pin TIMELINE: replay its faults, in order */
 };
 
 /* Run a session; returns the process exit code (see above). Messages go to

@@ -551,8 +551,11 @@ bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v)
 		fl__attach_poll();
 	if (!fl__decide_at(c, target, op, now, v))
 		return false;
-	if (v->pregate) /* a pinned order: the previous fault's call first */
+	if (v->pregate) { /* a pinned order: the previous fault's call first */
 		fl__gate_wait(v);
+		v->t_run = fl__mono_ns() - c->hdr.epoch_mono_ns;
+		fl__passed_at(c, target, op, v->nth);
+	}
 	return true;
 }
 
@@ -588,9 +591,11 @@ bool fl__gate_wait(const struct fl_verdict *v)
 
 	if (!c || t == 0 || t >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
 		return false;
+	/* hold: the call has been made; pinning: it has passed its own gate */
+	_Atomic uint64_t *word = v->pregate ? &c->passed[t][op] : &c->counters[t][op];
 	atomic_fetch_add(&c->waiters[t][op], 1);
 	for (;;) {
-		uint64_t cur = atomic_load(&c->counters[t][op]);
+		uint64_t cur = atomic_load(word);
 		if (cur >= v->until_nth) {
 			opened = true;
 			break;
@@ -598,7 +603,7 @@ bool fl__gate_wait(const struct fl_verdict *v)
 		if (now >= end || !fl__live(c, now))
 			break;
 		int64_t slice = end - now < SLICE_NS ? end - now : SLICE_NS;
-		futex_wait((void *)&c->counters[t][op], (uint32_t)cur, slice);
+		futex_wait((void *)word, (uint32_t)cur, slice);
 		now = fl__mono_ns();
 	}
 	atomic_fetch_sub(&c->waiters[t][op], 1);

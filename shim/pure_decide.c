@@ -64,6 +64,18 @@ static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
 	return fl_prng(c->hdr.seed, FL_STREAM(ri, FL_STREAM_PROB), nth) < thresh;
 }
 
+/* Record that call nth of (t, op) has passed; wake pinning gates. */
+void fl__passed_at(struct fl_ctl *c, unsigned t, unsigned op, uint64_t nth)
+{
+	_Atomic uint64_t *w = &c->passed[t][op];
+	uint64_t cur = atomic_load_explicit(w, memory_order_relaxed);
+
+	while (cur < nth && !atomic_compare_exchange_weak(w, &cur, nth))
+		;
+	if (atomic_load(&c->waiters[t][op]))
+		syscall(SYS_futex, (uint32_t *)(void *)w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 static void fill_verdict(const struct fl_rule *r, unsigned ri, double scale,
 			 struct fl_verdict *v)
 {
@@ -106,8 +118,10 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 	v->t_run = now_mono - c->hdr.epoch_mono_ns;
 	if (atomic_load_explicit(&c->waiters[target][op], memory_order_acquire))
 		fl__gate_kick_at(c, target, op);
-	if (!fl__live(c, now_mono))
+	if (!fl__live(c, now_mono)) {
+		fl__passed_at(c, target, op, nth);
 		return false;
+	}
 	head = c->hdr.rule_head[target][op];
 	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
 		unsigned ri = head - 1;
@@ -121,10 +135,13 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 			fill_verdict(r, ri, scale, v);
 			atomic_fetch_add_explicit((_Atomic uint64_t *)&r->hits, 1,
 						  memory_order_relaxed);
+			if (!v->pregate)
+				fl__passed_at(c, target, op, nth);
 			return true;
 		}
 		head = r->next;
 	}
+	fl__passed_at(c, target, op, nth);
 	return false;
 }
 

@@ -146,6 +146,8 @@ void fl__sleep_ns(int64_t ns);
 bool fl__gate_wait(const struct fl_verdict *v);
 /* A targeted call happened: wake hold gates waiting on (target, op). */
 void fl__gate_kick_at(struct fl_ctl *c, unsigned target, unsigned op);
+/* Call nth of (target, op) has passed its decision (and pinning gate). */
+void fl__passed_at(struct fl_ctl *c, unsigned target, unsigned op, uint64_t nth);
 /* Append a record to the block's journal; false (and counted) when full. */
 bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec);
 /* Journal one injected fault with the call's outcome. */

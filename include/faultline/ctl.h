@@ -221,6 +221,11 @@ struct fl_ctl {
 	/* processes waiting in a hold gate on counters[t][op]: the call that
 	 * bumps a counter FUTEX_WAKEs only when this is non-zero. */
 	_Atomic uint32_t waiters[FL_MAX_TARGETS][FL_OP__COUNT];
+	/* the highest nth per (target, op) whose call has passed its decision
+	 * (and its pinning gate, if any): what a pinning gate waits for, so a
+	 * call counted but still waiting at its own gate does not open the
+	 * next one. Low 32 bits are a futex word, like counters. */
+	_Atomic uint64_t passed[FL_MAX_TARGETS][FL_OP__COUNT];
 	struct fl_clockstate clock;
 	struct fl_journal journal;
 };
