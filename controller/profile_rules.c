@@ -16,7 +16,7 @@
  *     delay ms, jitter_ms (optional, <= ms)   late_ack ms   timeout ms
  *     error errno (the op's whitelist in ops.h; EAI_* for resolve)
  *     short bytes (>= 1)   hold until {target, op, nth} + max_ms
- *     reset: none   stale: none, needs window_ms
+ *     reset: none   stale: window_ms, or ms on a socket target
  *     offset ms   drift ppm (> -1e6)   freeze: none, needs window_ms
  *     jump ms (applied at the window's start), needs window_ms
  *   A monotonic or boottime clock never goes backwards: offset >= 0 and
@@ -62,6 +62,7 @@ static const struct {
 	[FL_FAULT_TIMEOUT] = { P_MS, 0 },
 	[FL_FAULT_SHORT] = { P_BYTES, 0 },
 	[FL_FAULT_HOLD] = { P_UNTIL | P_MAX_MS, 0 },
+	[FL_FAULT_STALE] = { 0, P_MS },
 	[FL_FAULT_OFFSET] = { P_MS, 0 },
 	[FL_FAULT_DRIFT] = { P_PPM, 0 },
 	[FL_FAULT_JUMP] = { P_MS, 0 },
@@ -596,6 +597,27 @@ static void rule_bindings(struct rctx *x)
 
 /* ---- rules ----------------------------------------------------------------------- */
 
+/* stale: a file is stale from the window's start (its snapshot) to its
+ * end; a socket's data is withheld until the window's end, or for "ms"
+ * after the call (what a signal-bound rule in a scenario uses). */
+static void stale_checks(struct rctx *x)
+{
+	const struct fl_rule *r = x->rule;
+	bool win = r->flags & FL_RF_WINDOW, path;
+	struct fl_jpath kp;
+
+	path = r->target && r->target < x->p->ntargets &&
+	       x->p->targets[r->target].kind == FL_TK_PATH;
+	if (!win && (path || !cJSON_GetObjectItemCaseSensitive(x->r, "ms")))
+		fl_jerr(x->c, fl_jpath_key(&kp, x->path, "window_ms"),
+			"missing; fault \"stale\" needs it (reads are stale from the "
+			"window's start to its end)%s", path ? "" :
+			", or \"ms\" (data withheld for ms after the call)");
+	if (win && cJSON_GetObjectItemCaseSensitive(x->r, "ms"))
+		fl_jerr(x->c, fl_jpath_key(&kp, x->path, "ms"),
+			"not allowed with window_ms: a stale window ends at its end");
+}
+
 static void op_rule(struct rctx *x)
 {
 	int t, f;
@@ -608,12 +630,8 @@ static void op_rule(struct rctx *x)
 	rule_when(x);
 	if (f > 0)
 		rule_params(x, f);
-	if (f == FL_FAULT_STALE && !(x->rule->flags & FL_RF_WINDOW)) {
-		struct fl_jpath kp;
-		fl_jerr(x->c, fl_jpath_key(&kp, x->path, "window_ms"),
-			"missing; fault \"stale\" needs it (reads are stale from "
-			"the window's start and fresh again at its end)");
-	}
+	if (f == FL_FAULT_STALE)
+		stale_checks(x);
 	rule_bindings(x);
 }
 

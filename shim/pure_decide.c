@@ -89,8 +89,8 @@ static void fill_verdict(const struct fl_rule *r, unsigned ri, double scale,
 	v->until_nth = r->until_nth;
 	v->until_max_ns = r->until_max_ns;
 	v->pregate = (r->flags & FL_RF_UNTIL) && r->fault != FL_FAULT_HOLD;
-	if (r->fault == FL_FAULT_STALE) /* stale until the window closes */
-		v->ns = (r->flags & FL_RF_WINDOW) ? r->win_to_ns - v->t_run : 0;
+	if (r->fault == FL_FAULT_STALE && (r->flags & FL_RF_WINDOW))
+		v->ns = r->win_to_ns - v->t_run; /* stale until the window closes */
 	if (r->jitter_ns > 0 && r->fault == FL_FAULT_DELAY) {
 		uint64_t x = fl_prng(0, FL_STREAM(ri, FL_STREAM_JITTER), v->nth);
 		int64_t span = 2 * r->jitter_ns + 1;
