@@ -458,6 +458,19 @@ static void fl__end(struct fl__sess *s, enum fl_state st, const char *type,
 	s->tick_timer = 0;
 }
 
+/* A scenario's failure budget: once its faults are spent, the drill stops
+ * injecting (the program keeps running), like an SLO error budget. */
+static bool fl__over_budget(const struct fl__sess *s)
+{
+	uint64_t hits = 0;
+
+	if (!s->has_prof || s->prof.budget_max_faults < 0)
+		return false;
+	for (unsigned i = 0; i < s->h.ctl->hdr.nrules && i < FL_MAX_RULES; i++)
+		hits += atomic_load(&s->h.ctl->rules[i].hits);
+	return (double)hits >= s->prof.budget_max_faults;
+}
+
 static void fl__on_beat(struct fl_loop *l, long long id, void *arg)
 {
 	struct fl__sess *s = arg;
@@ -465,6 +478,8 @@ static void fl__on_beat(struct fl_loop *l, long long id, void *arg)
 
 	fl_ctl_beat(s->h.ctl, now);
 	fl_snap_poll(&s->snap, s->h.ctl, fl__run_ns(s, now));
+	if (!s->ended && fl__over_budget(s))
+		fl__end(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
 	if (!s->ended && fl_ctl_state(s->h.ctl) != FL_STATE_ACTIVE) {
 		/* `faultline abort` (or someone with the file) ended it. */
 		fl__end(s, FL_STATE_ABORTED, "abort", "faultline abort");

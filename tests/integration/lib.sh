@@ -75,7 +75,7 @@ import json, sys
 n = 0
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    if eval(sys.argv[2], {}, {"r": r}):
+    if eval(sys.argv[2], {"json": json}, {"r": r}):
         n += 1
 print(n)
 PYEOF
