@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# redis-server (jemalloc, epoll, read/write on sockets, AOF fdatasync) started
+# UNDER the shim: it starts at all (libfaketime deadlocks here), answers with
+# the latency of a recv delay on its listening target (its read() on a
+# socket is op recv), keeps its AOF with appendfsync always, and shuts down
+# cleanly. redis-cli under the shim with a reset on its recv prints
+# "Connection reset by peer" and exits 1 (TARGETS.md).
+source "$(dirname "$0")/lib.sh"
+need /usr/bin/redis-server redis-cli "$FL" "$SHIM"
+
+# 1. start-up under the shim: no deadlock in jemalloc's constructor
+rc=0; timeout 5 "$FL" run -q -- /usr/bin/redis-server --version >"$T/version.out" 2>&1 || rc=$?
+eq "$rc" 0 "timeout 5 faultline run -- redis-server --version"
+has "$T/version.out" "Redis server v=" "redis-server --version output"
+
+P=$(free_port)
+mkdir -p "$T/data"
+profile "$T/srv.json" <<JSON
+{"faultline": 1, "seed": 2, "targets": {"redis": {"tcp": "127.0.0.1:$P"}},
+ "rules": [{"target": "redis", "op": "recv", "fault": "delay", "ms": 300}]}
+JSON
+bg_fl "$FL" run -p "$T/srv.json" -o "$T/srv.jsonl" -- /usr/bin/redis-server --port "$P" --bind 127.0.0.1 \
+  --save '' --appendonly yes --appendfsync always --dir "$T/data" >"$T/redis.log" 2>&1
+SRV=$!
+wait_port "$P"
+
+# 2. ping latency: each request's read is delayed 300 ms (readiness hidden
+#    from epoll), so a ping takes >= 0.3 s, and never much more
+for i in 1 2 3; do
+  t0=$(now_ms)
+  out=$(redis-cli -p "$P" ping)
+  dt=$(( $(now_ms) - t0 ))
+  say "ping $i: $out in ${dt} ms"
+  eq "$out" PONG "ping $i reply"
+  ge "$dt" 300 "ping $i ms (recv delay 300 ms)"
+  le "$dt" 1200 "ping $i ms"
+done
+eq "$(redis-cli -p "$P" set ledger:1 credit-42)" OK "set under the delay"
+eq "$(redis-cli -p "$P" get ledger:1)" credit-42 "get under the delay"
+
+# 3. redis-cli under the shim, reset on its first recv from redis
+profile "$T/cli.json" <<JSON
+{"faultline": 1, "seed": 2, "targets": {"redis": {"tcp": "127.0.0.1:$P"}},
+ "rules": [{"target": "redis", "op": "recv", "nth": "1", "fault": "reset"}]}
+JSON
+rc=0; "$FL" run -p "$T/cli.json" -o "$T/cli.jsonl" -- redis-cli -p "$P" get ledger:1 >"$T/cli.out" 2>"$T/cli.err" || rc=$?
+say "redis-cli under reset: rc=$rc stdout='$(cat "$T/cli.out")' stderr='$(cat "$T/cli.err")'"
+eq "$rc" 1 "redis-cli exit status on reset"
+has "$T/cli.err" "Connection reset by peer" "redis-cli stderr"
+eq "$(jcount "$T/cli.jsonl" 'r["type"]=="fault" and r["kind"]=="fault"')" 1 "client faults"
+eq "$(jcount "$T/cli.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="recv" and r["fault"]=="reset" and r["errno"]=="ECONNRESET" and r["nth"]==1')" 1 "client reset record"
+
+# the server lived through its client's reset
+eq "$(redis-cli -p "$P" get ledger:1)" credit-42 "get after the client's reset"
+
+# 4. clean shutdown through redis itself; faultline exits with redis' 0
+redis-cli -p "$P" shutdown nosave >/dev/null 2>&1 || true
+rc=0; wait "$SRV" || rc=$?
+eq "$rc" 0 "faultline (redis-server) exit status"
+has "$T/redis.log" "Ready to accept connections" "redis log"
+grep -rqa "credit-42" "$T/data" || fail "the SET is not in the AOF"
+n=$(jcount "$T/srv.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="recv" and r["fault"]=="delay"')
+ge "$n" 6 "server-side recv delays in the timeline"
+eq "$(jcount "$T/srv.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]!="recv"')" 0 "other faults on the server"
+eq "$(jcount "$T/srv.jsonl" 'r["type"]=="exit" and r["status"]==0')" 1 "server exit record"
+say "ok"
