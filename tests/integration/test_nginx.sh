@@ -5,7 +5,12 @@
 #    gets 502 at once, the ones around it 200 (nginx saw errno 111);
 #  - recv delay 3000 ms on the upstream → 504 after proxy_read_timeout 1s,
 #    not after 3 s: the delay hides readiness from epoll and nginx's own
-#    timer still fires.
+#    timer still fires;
+#  - recv delay 500 ms on the upstream → 200 after >= 0.5 s: the hidden
+#    readiness comes back (nginx registers with EPOLLET; the restore must
+#    re-arm it) before the 1 s timeout;
+#  - accept delay 600 ms on nginx's own listening address → the client waits
+#    >= 0.6 s for its 200.
 source "$(dirname "$0")/lib.sh"
 need nginx curl "$FL" "$SHIM"
 NGINX=$(command -v nginx)
@@ -13,9 +18,9 @@ NGINX=$(command -v nginx)
 U=$(free_port)
 serve up http "$U" "upstream says hi"
 
-start_nginx() { # NAME RULES-JSON → sets P, NGPID
+start_nginx() { # NAME RULES-JSON [P] → sets P, NGPID
   local d=$T/$1
-  P=$(free_port)
+  P=${3:-$(free_port)}
   mkdir -p "$d"
   cat >"$d/nginx.conf" <<CONF
 daemon off;
@@ -43,7 +48,8 @@ http {
 }
 CONF
   profile "$d/p.json" <<JSON
-{"faultline": 1, "seed": 3, "targets": {"up": {"tcp": "127.0.0.1:$U"}}, "rules": [$2]}
+{"faultline": 1, "seed": 3, "targets": {"up": {"tcp": "127.0.0.1:$U"}, "front": {"tcp": "127.0.0.1:$P"}},
+ "rules": [$2]}
 JSON
   bg_fl "$FL" run -p "$d/p.json" -o "$d/tl.jsonl" -- "$NGINX" -c "$d/nginx.conf" -p "$d/" >"$d/out" 2>&1
   NGPID=$!
@@ -81,4 +87,30 @@ eq "$rc" 0 "nginx exit status after SIGTERM"
 has "$T/slow/error.log" "upstream timed out (110: Connection timed out) while reading response header from upstream" "nginx error log"
 ge "$(jcount "$T/slow/tl.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="recv" and r["fault"]=="delay" and r["errno"]=="EAGAIN"')" 1 "slow: readiness-delay records"
 eq "$(jcount "$T/slow/tl.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]!="recv"')" 0 "slow: other faults"
+
+# 3. upstream replies 500 ms late: within the timeout, so 200, late
+start_nginx late '{"target": "up", "op": "recv", "nth": "1", "fault": "delay", "ms": 500}'
+read -r c t < <(get); b=$(cat "$T/body")
+say "late upstream: $c after $t s"
+eq "$c" 200 "status with a 500 ms upstream delay"
+eq "$b" "upstream says hi" "body with a 500 ms upstream delay"
+ge "$t" 0.5 "seconds to the 200"
+le "$t" 0.95 "seconds to the 200 (before proxy_read_timeout)"
+read -r c t < <(get)
+eq "$c" 200 "next request status"; le "$t" 0.3 "next request seconds"
+stop_fl "$NGPID" || true
+eq "$(jcount "$T/late/tl.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="recv" and r["nth"]==1')" 1 "late: record"
+
+# 4. nginx's own accept is 600 ms late (target on its listening address)
+P=$(free_port)
+start_nginx acc '{"target": "front", "op": "accept", "nth": "2", "fault": "delay", "ms": 600}' "$P"
+# wait_port's connect was accept nth 1; this request's is nth 2
+read -r c t < <(get); b=$(cat "$T/body")
+say "late accept: $c after $t s"
+eq "$c" 200 "status with a 600 ms accept delay"
+eq "$b" "upstream says hi" "body with a 600 ms accept delay"
+ge "$t" 0.6 "seconds to the 200"
+le "$t" 1.5 "seconds to the 200"
+stop_fl "$NGPID" || true
+eq "$(jcount "$T/acc/tl.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="accept" and r["nth"]==2 and r["target"]=="front"')" 1 "acc: record"
 say "ok"

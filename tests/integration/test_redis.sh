@@ -4,7 +4,9 @@
 # the latency of a recv delay on its listening target (its read() on a
 # socket is op recv), keeps its AOF with appendfsync always, and shuts down
 # cleanly. redis-cli under the shim with a reset on its recv prints
-# "Connection reset by peer" and exits 1 (TARGETS.md).
+# "Connection reset by peer" and exits 1 (TARGETS.md). With its AOF as a path
+# target, an EIO from the fdatasync of a write's AOF append (appendfsync
+# always) makes redis-server exit 1 (TARGETS.md).
 source "$(dirname "$0")/lib.sh"
 need /usr/bin/redis-server redis-cli "$FL" "$SHIM"
 
@@ -63,4 +65,46 @@ n=$(jcount "$T/srv.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]
 ge "$n" 6 "server-side recv delays in the timeline"
 eq "$(jcount "$T/srv.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]!="recv"')" 0 "other faults on the server"
 eq "$(jcount "$T/srv.jsonl" 'r["type"]=="exit" and r["status"]==0')" 1 "server exit record"
+
+# 5. AOF fsync EIO. A probe run counts the fsyncs redis makes at start-up
+#    (each marked by a 1 ms late_ack; those before the SET was sent, by
+#    wall clock), so the EIO run fails exactly the SET's fdatasync.
+aof_run() { # NAME RULE-JSON → starts redis-server, sets AP, ASRV
+  AP=$(free_port)
+  mkdir -p "$T/$1"
+  profile "$T/$1.json" <<JSON
+{"faultline": 1, "seed": 2, "targets": {"aof": {"path": "$T/$1/appendonlydir/*"}}, "rules": [$2]}
+JSON
+  bg_fl "$FL" run -p "$T/$1.json" -o "$T/$1.jsonl" -- /usr/bin/redis-server --port "$AP" --bind 127.0.0.1 \
+    --save '' --appendonly yes --appendfsync always --dir "$T/$1" >"$T/$1.log" 2>&1
+  ASRV=$!
+  wait_port "$AP"
+  eq "$(redis-cli -p "$AP" ping)" PONG "$1: ping (start-up done)"
+}
+aof_run probe '{"target": "aof", "op": "fsync", "fault": "late_ack", "ms": 1}'
+t_set=$(now_ms)
+eq "$(redis-cli -p "$AP" set ledger:2 debit-7)" OK "probe: set"
+redis-cli -p "$AP" shutdown nosave >/dev/null 2>&1 || true
+wait "$ASRV" || fail "probe: redis-server did not exit 0"
+S=$($PY - "$T/probe.jsonl" "$t_set" <<'PY'
+import json, sys
+recs = list(map(json.loads, open(sys.argv[1])))
+epoch_ms = recs[0]["epoch_real_ns"] / 1e6
+print(sum(1 for r in recs if r["type"] == "fault" and r.get("kind") == "fault"
+          and r["op"] == "fsync" and epoch_ms + r["t_ms"] < int(sys.argv[2])))
+PY
+)
+nall=$(jcount "$T/probe.jsonl" 'r["type"]=="fault" and r.get("kind")=="fault" and r["op"]=="fsync"')
+say "AOF fsyncs: $S at start-up, $nall in all"
+[ "$nall" -gt "$S" ] || fail "probe: the SET's AOF fdatasync was not seen"
+
+aof_run eio "{\"target\": \"aof\", \"op\": \"fsync\", \"nth\": \"$((S + 1))\", \"fault\": \"error\", \"errno\": \"EIO\"}"
+redis-cli -p "$AP" set ledger:2 debit-7 >"$T/eio-cli.out" 2>&1 || true
+rc=0; wait "$ASRV" || rc=$?
+say "redis-server after AOF fsync EIO: rc=$rc; redis-cli said: $(cat "$T/eio-cli.out")"
+eq "$rc" 1 "redis-server exit status after an AOF fsync EIO (appendfsync always)"
+has "$T/eio.log" "Can't persist AOF for fsync error" "redis log"
+eq "$(jcount "$T/eio.jsonl" 'r["type"]=="fault" and r["kind"]=="fault"')" 1 "eio: faults"
+eq "$(jcount "$T/eio.jsonl" "r['type']=='fault' and r['kind']=='fault' and r['op']=='fsync' and r['errno']=='EIO' and r['nth']==$((S + 1))")" 1 "eio: record"
+eq "$(jcount "$T/eio.jsonl" 'r["type"]=="exit" and r["status"]==1')" 1 "eio: exit record"
 say "ok"
