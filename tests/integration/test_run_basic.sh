@@ -105,7 +105,9 @@ print(round((time.monotonic() - t0) * 1000, 1))
 EOF
 ms=$(FAULTLINE_CTL="$T/ctl" LD_PRELOAD="$SHIM" "$PY" "$T/abort.py" "$FL" "$T/ctl" "$T/store/g")
 say "faults stopped $ms ms after abort began"
-le "$ms" 100 "abort latency (ms)"
+# measured from before `faultline abort` is started: under a sanitizer build
+# that process alone takes ~100 ms to start (shadow memory), so allow it
+le "$ms" "$([ -n "${SAN:-}" ] && echo 300 || echo 100)" "abort latency (ms)"
 rc=0; wait "$dpid" || rc=$?
 eq "$rc" 0 "drill exit after abort"
 [ ! -e "$T/ctl" ] || fail "drill left its block behind"
