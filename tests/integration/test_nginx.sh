@@ -10,7 +10,9 @@
 #    readiness comes back (nginx registers with EPOLLET; the restore must
 #    re-arm it) before the 1 s timeout;
 #  - accept delay 600 ms on nginx's own listening address → the client waits
-#    >= 0.6 s for its 200.
+#    >= 0.6 s for its 200;
+#  - master_process on, worker as nobody (TARGETS: shim state must survive
+#    fork and the privilege drop): the refused connect happens in the worker.
 source "$(dirname "$0")/lib.sh"
 need nginx curl "$FL" "$SHIM"
 NGINX=$(command -v nginx)
@@ -18,13 +20,14 @@ NGINX=$(command -v nginx)
 U=$(free_port)
 serve up http "$U" "upstream says hi"
 
-start_nginx() { # NAME RULES-JSON [P] → sets P, NGPID
-  local d=$T/$1
+start_nginx() { # NAME RULES-JSON [P [master]] → sets P, NGPID
+  local d=$T/$1 mp="master_process off;"
   P=${3:-$(free_port)}
+  [ "${4:-}" = master ] && mp="master_process on; user nobody nogroup;"
   mkdir -p "$d"
   cat >"$d/nginx.conf" <<CONF
 daemon off;
-master_process off;
+$mp
 worker_processes 1;
 pid $d/nginx.pid;
 error_log $d/error.log info;
@@ -113,4 +116,25 @@ ge "$t" 0.6 "seconds to the 200"
 le "$t" 1.5 "seconds to the 200"
 stop_fl "$NGPID" || true
 eq "$(jcount "$T/acc/tl.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="accept" and r["nth"]==2 and r["target"]=="front"')" 1 "acc: record"
+
+# 5. master + worker (as nobody): the 2nd upstream connect, in the worker
+start_nginx master '{"target": "up", "op": "connect", "nth": "2", "fault": "error", "errno": "ECONNREFUSED"}' "$(free_port)" master
+MASTER=$(child_of "$NGPID")
+WORKER=
+for i in $(seq 1 100); do  # the master forks its worker after listening
+  WORKER=$(child_of "$MASTER")
+  [ -n "$WORKER" ] && [ "$(awk '/^Uid:/ {print $2}' "/proc/$WORKER/status" 2>/dev/null)" = "$(id -u nobody)" ] && break
+  msleep 50
+done
+[ -n "$WORKER" ] || fail "master: no worker process"
+eq "$(awk '/^Uid:/ {print $2}' "/proc/$WORKER/status")" "$(id -u nobody)" "master: the worker's uid"
+read -r c1 t1 < <(get)
+read -r c2 t2 < <(get)
+read -r c3 t3 < <(get)
+say "master/worker: $c1 / $c2 / $c3"
+eq "$c1 $c2 $c3" "200 502 200" "master: statuses"
+rc=0; stop_fl "$NGPID" || rc=$?
+eq "$rc" 0 "master: nginx exit status after SIGTERM"
+eq "$(jcount "$T/master/tl.jsonl" "r['type']=='fault' and r['kind']=='fault' and r['op']=='connect' and r['nth']==2 and r['pid']==$WORKER")" 1 "master: the fault is the worker's"
+eq "$(jcount "$T/master/tl.jsonl" 'r["type"]=="fault" and r["kind"]=="fault"')" 1 "master: faults"
 say "ok"
