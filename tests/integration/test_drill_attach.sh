@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# `faultline drill` on a process that was already running: a python3 feed
+# client is started with the shim preloaded and FAULTLINE_CTL pointing at a
+# block that does not exist yet (as a systemd unit would be). It runs
+# undisturbed; a drill appears, the running process attaches (an "attach"
+# record, its recvs delayed) without a restart; `faultline abort` returns it
+# to normal within 100 ms (asserted <= 150 ms after abort returned, for
+# measurement slack); the drill exits 0, the client keeps running and exits 0
+# with every line in order. Then the same with --user nobody against a client
+# running as nobody: the block is owned by nobody, mode 0600, that client
+# attaches, and a root client pointed at the same block never does.
+source "$(dirname "$0")/lib.sh"
+need "$PY" "$FL" "$SHIM"
+
+DELAY=800
+FEED_MS=50
+
+# wait_for SECONDS CMD… — poll a condition every 10 ms, at most SECONDS.
+wait_for() {
+  local end=$(( $(now_ms) + $1 * 1000 )); shift
+  until "$@"; do
+    [ "$(now_ms)" -lt "$end" ] || return 1
+    sleep 0.01
+  done
+}
+lines_ge() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+attached() { [ -f "$1" ] && [ "$(jcount "$1" "r['type']=='attach' and r['pid']==$2")" -ge 1 ]; }
+delays_ge() { [ -f "$1" ] && [ "$(jcount "$1" "r['type']=='fault' and r['kind']=='fault' and r['pid']==$2 and r['fault']=='delay'")" -ge "$3" ]; }
+
+# The client: an event loop's readiness wait (poll) on a blocking socket, then
+# recv; it logs the wall-clock time (ms) of every recv that returned, and
+# exits 0 only if it got every line of the feed, in order.
+cat >"$T/client.py" <<'PY'
+import os, select, socket, sys, time
+port, log, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+with open(log + ".pid", "w") as f:
+    print(os.getpid(), file=f)
+s = socket.create_connection(("127.0.0.1", port))
+p = select.poll()
+p.register(s, select.POLLIN)
+data = b""
+with open(log, "w") as f:
+    while True:
+        p.poll(5000)
+        c = s.recv(4096)
+        print("%.3f %d" % (time.time() * 1000, len(c)), file=f, flush=True)
+        if not c:
+            break
+        data += c
+sys.exit(0 if data.decode().splitlines() == ["tick %d" % i for i in range(count)] else 3)
+PY
+
+P=$(free_port)
+COUNT=200
+serve feed feed "$P" "$COUNT" "$FEED_MS"
+profile "$T/p.json" <<JSON
+{"faultline": 1, "seed": 3, "targets": {"feed": {"tcp": "127.0.0.1:$P"}},
+ "rules": [{"target": "feed", "op": "recv", "fault": "delay", "ms": $DELAY}]}
+JSON
+
+say "== a running process attaches to a drill, abort returns it to normal"
+CTL=$T/wallet.ctl
+(LD_PRELOAD=$SHIM FAULTLINE_CTL=$CTL "$PY" "$T/client.py" "$P" "$T/recv.log" "$COUNT"; echo $? >"$T/client.rc") &
+_pids+=($!)
+wait_for 20 lines_ge "$T/recv.log" 10 || fail "the client never read its feed"
+CPID=$(cat "$T/recv.log.pid")
+[ ! -e "$CTL" ] || fail "a block exists before the drill"
+D0=$(now_ms)
+
+bg "$FL" drill -p "$T/p.json" --ctl "$CTL" -o "$T/tl.jsonl" 2>"$T/drill.err"
+DPID=$!
+wait_for 20 attached "$T/tl.jsonl" "$CPID" || { cat "$T/drill.err" >&2; fail "the running client never attached"; }
+say "client $CPID attached"
+wait_for 20 delays_ge "$T/tl.jsonl" "$CPID" 4 || fail "no delays after attaching"
+eq "$(stat -c %a "$CTL")" 600 "block mode"
+kill -0 "$CPID" 2>/dev/null || fail "the client is gone"
+
+# abort just after a delayed recv returned: the next one has just begun its
+# DELAY ms, so only a wake-up can make it return within 150 ms
+n=$(wc -l <"$T/recv.log")
+wait_for 10 lines_ge "$T/recv.log" $((n + 1)) || fail "the client stopped reading"
+A0=$(now_ms)
+"$FL" abort --ctl "$CTL" || fail "abort failed"
+A1=$(now_ms)
+say "abort ran from $A0 to $A1 ($((A1 - A0)) ms)"
+rc=0; wait "$DPID" || rc=$?
+eq "$rc" 0 "drill exit status after abort"
+eq "$(jcount "$T/tl.jsonl" 'r["type"]=="abort"')" 1 "abort record"
+[ ! -e "$CTL" ] || fail "the drill left its block behind"
+
+wait_for 30 test -s "$T/client.rc" || fail "the client did not finish after the drill"
+eq "$(cat "$T/client.rc")" 0 "client exit status (all $COUNT lines, in order)"
+
+$PY - "$T/recv.log" "$D0" "$A0" "$A1" "$DELAY" "$FEED_MS" <<'PY' || fail "recv timing"
+import sys
+log, d0, a0, a1, delay, feed = sys.argv[1], *map(float, sys.argv[2:])
+t = [float(l.split()[0]) for l in open(log)]
+gaps = lambda xs: [b - a for a, b in zip(xs, xs[1:])]
+before = [x for x in t if x < d0]
+during = [x for x in t if d0 <= x < a0]
+after = [x for x in t if x >= a0]
+# before the drill: recvs follow the feed (one line every 50 ms)
+g = gaps(before)
+print("before the drill: %d recvs, max gap %.0f ms" % (len(before), max(g)), file=sys.stderr)
+assert len(before) >= 10 and max(g) <= 3 * feed + 100, "recvs delayed before any drill"
+# during: delayed recvs, DELAY apart
+g = [x for x in gaps(during) if x >= delay - 20]
+print("during the drill: %d recvs, %d of them >= %d ms apart" % (len(during), len(g), delay - 20), file=sys.stderr)
+assert len(g) >= 3, "the attached client's recvs were not delayed"
+# after the abort: the recv being delayed returns at once, the rest follow the feed
+first = after[0] - a1
+print("first recv after abort: %.1f ms after abort returned (%.1f after it began);"
+      " it had been delayed for %.1f ms" % (first, after[0] - a0, after[0] - during[-1]), file=sys.stderr)
+assert first <= 150, "first recv after abort came %.1f ms after abort returned" % first
+assert after[0] - during[-1] <= delay - 300, "the recv in progress was not cut short"
+late = gaps([x for x in after if x >= after[0] + delay])
+print("after: %d recvs, max gap %.0f ms once the backlog was read" % (len(after), max(late)), file=sys.stderr)
+assert len(after) >= 10 and max(late) <= 3 * feed + 100, "a recv was still delayed after the abort"
+PY
+eq "$(jcount "$T/tl.jsonl" "r['type']=='fault' and r['kind']=='fault' and r['t_ms'] > $((A1 - D0)) + 1000")" 0 "faults after the abort"
+
+say "== --user nobody: a drill against a process running as nobody"
+[ "$(id -u)" = 0 ] || skip "--user needs root"
+if command -v setpriv >/dev/null; then
+  as_nobody() { setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups "$@"; }
+elif command -v su >/dev/null; then
+  as_nobody() { su -s /bin/sh nobody -c "$(printf '%q ' "$@")"; }
+else
+  skip "neither setpriv nor su to run a process as nobody"
+fi
+NB=$T/nb
+mkdir "$NB"
+chown nobody "$NB"
+NCTL=$T/nobody.ctl
+P2=$(free_port)
+serve feed2 feed "$P2" "$COUNT" "$FEED_MS"
+sed "s/127.0.0.1:$P/127.0.0.1:$P2/" "$T/p.json" | profile "$T/p2.json"
+(as_nobody env LD_PRELOAD="$SHIM" FAULTLINE_CTL="$NCTL" \
+   "$PY" "$T/client.py" "$P2" "$NB/recv.log" "$COUNT"; echo $? >"$T/nobody.rc") &
+_pids+=($!)
+# and a root process pointed at the same block: it must never attach to a
+# block owned by another uid
+(LD_PRELOAD=$SHIM FAULTLINE_CTL=$NCTL "$PY" "$T/client.py" "$P2" "$T/root.log" "$COUNT"; echo $? >"$T/root.rc") &
+_pids+=($!)
+wait_for 20 lines_ge "$NB/recv.log" 5 || fail "the nobody client never read its feed"
+wait_for 20 lines_ge "$T/root.log" 5 || fail "the root client never read its feed"
+NPID=$(cat "$NB/recv.log.pid")
+RPID=$(cat "$T/root.log.pid")
+eq "$(stat -c %U "/proc/$NPID")" nobody "client runs as"
+bg "$FL" drill -p "$T/p2.json" --ctl "$NCTL" --user nobody -o "$T/tl2.jsonl" 2>"$T/drill2.err"
+DPID=$!
+wait_for 20 attached "$T/tl2.jsonl" "$NPID" || { cat "$T/drill2.err" >&2; fail "the nobody client never attached"; }
+eq "$(stat -c '%U %a' "$NCTL")" "nobody 600" "block owner and mode"
+wait_for 20 delays_ge "$T/tl2.jsonl" "$NPID" 3 || fail "no delays for the nobody client"
+"$FL" abort --ctl "$NCTL" || fail "abort (nobody) failed"
+rc=0; wait "$DPID" || rc=$?
+eq "$rc" 0 "drill --user nobody exit status after abort"
+eq "$(jcount "$T/tl2.jsonl" "r['type'] in ('attach', 'fault') and r['pid']==$RPID")" 0 "records of the root client (another uid's block)"
+wait_for 30 test -s "$T/nobody.rc" || fail "the nobody client did not finish"
+eq "$(cat "$T/nobody.rc")" 0 "nobody client exit status"
+wait_for 30 test -s "$T/root.rc" || fail "the root client did not finish"
+eq "$(cat "$T/root.rc")" 0 "root client exit status"
+say "ok"
