@@ -258,6 +258,8 @@ void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r)
 	fprintf(f, ",\"ret\":%lld,\"errno\":", (long long)r->ret);
 	fl__put_errno(f, r->err);
 	fprintf(f, ",\"kind\":\"%s\"", fl__jkind_name(r->kind));
+	if (tl->p && tl->p->market) /* the market tick whose intensities decided it */
+		fprintf(f, ",\"tick\":%u", (unsigned)r->tick);
 	fl__line_end(tl);
 }
 

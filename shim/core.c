@@ -631,6 +631,7 @@ void fl__journal(const struct fl_verdict *v, int kind, int64_t ret, int err,
 	r.ret = ret;
 	r.err = err;
 	r.value_ns = value_ns;
+	r.tick = (uint32_t)v->tick;
 	fl__journal_push(c, &r);
 }
 

@@ -116,6 +116,7 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 					memory_order_acq_rel) + 1;
 	v->nth = nth;
 	v->t_run = now_mono - c->hdr.epoch_mono_ns;
+	v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
 	if (atomic_load_explicit(&c->waiters[target][op], memory_order_acquire))
 		fl__gate_kick_at(c, target, op);
 	if (!fl__live(c, now_mono)) {
@@ -196,6 +197,7 @@ bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec)
 	s->nth = rec->nth;
 	s->ret = rec->ret;
 	s->err = rec->err;
+	s->tick = rec->tick;
 	s->value_ns = rec->value_ns;
 	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
 	return true;

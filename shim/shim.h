@@ -122,6 +122,7 @@ struct fl_verdict {
 	int64_t ns;       /* duration for delay / late_ack / timeout / hold max */
 	int64_t bytes;
 	int64_t t_run;    /* run time of the decision */
+	uint64_t tick;    /* market tick in force at the decision */
 	uint8_t until_target, until_op;
 	bool pregate;     /* wait for the until event before acting */
 	uint64_t until_nth;

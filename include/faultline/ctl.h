@@ -140,7 +140,7 @@ struct fl_jrec {
 	uint64_t nth;
 	int64_t ret;      /* what the call returned to the program */
 	int32_t err;      /* errno returned with it (0 on success) */
-	int32_t pad2;
+	uint32_t tick;    /* market tick in force at the decision (scenarios) */
 	int64_t value_ns; /* delay applied, hold waited, ... */
 };
 
