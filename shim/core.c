@@ -125,6 +125,16 @@ static int fb_fcntl(int fd, int cmd, ...)
 	return (int)SYS(SYS_fcntl, fd, cmd, arg);
 }
 static int fb_clock_gettime(clockid_t c, struct timespec *t) { return (int)SYS(SYS_clock_gettime, c, t); }
+static int fb_gettimeofday(struct timeval *tv, void *tz) { return (int)SYS(SYS_gettimeofday, tv, tz); }
+static time_t fb_time(time_t *t) { return (time_t)SYS(SYS_time, t); }
+static int fb_clock_nanosleep(clockid_t c, int f, const struct timespec *r, struct timespec *m)
+{
+	int saved = errno, ret = SYS(SYS_clock_nanosleep, c, f, r, m) ? errno : 0;
+	errno = saved; /* returns the error, errno untouched */
+	return ret;
+}
+static int fb_timerfd_settime(int fd, int f, const struct itimerspec *n, struct itimerspec *o) { return (int)SYS(SYS_timerfd_settime, fd, f, n, o); }
+static int fb_timerfd_gettime(int fd, struct itimerspec *c) { return (int)SYS(SYS_timerfd_gettime, fd, c); }
 
 /* Not system calls: nothing calls these before our constructor, so their
  * fallback resolves on demand; a symbol libc lacks reports ENOSYS. */
@@ -144,6 +154,10 @@ LAZY(int, getaddrinfo, (const char *n, const char *s, const struct addrinfo *h, 
 LAZY(FILE *, fopen, (const char *p, const char *m), (p, m), NULL)
 LAZY(FILE *, fdopen, (int fd, const char *m), (fd, m), NULL)
 LAZY(int, fclose, (FILE *f), (f), EOF)
+LAZY(int, timespec_get, (struct timespec *ts, int b), (ts, b), 0)
+LAZY(int, pthread_cond_clockwait, (pthread_cond_t *c, pthread_mutex_t *m, clockid_t k, const struct timespec *t), (c, m, k, t), ENOSYS)
+LAZY(int, sem_timedwait, (sem_t *s, const struct timespec *t), (s, t), -1)
+LAZY(int, sem_clockwait, (sem_t *s, clockid_t k, const struct timespec *t), (s, k, t), -1)
 
 #define FL__REAL_DEF(ret, name, params) ret(*fl__real_##name) params = fb_##name;
 FL_REAL_SYMS(FL__REAL_DEF)

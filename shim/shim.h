@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "faultline/ctl.h"
 
@@ -171,5 +172,56 @@ void fl__resolve(void);
 
 /* Re-entry guard: set while the shim itself calls into libc. */
 extern __thread int fl__busy;
+
+/* ---- clocks (clock.c; pure math in pure_clock.c) ------------------------ */
+/* The fake value of a clock family (enum fl_clock_id) is a pure function of
+ * its real value v and the run time t (real CLOCK_MONOTONIC - epoch):
+ *   IDENT: v   CONST: v + c   FROZEN: c   PIECES: v + delta(t), where delta
+ * is piecewise linear: on [seg[i].t, seg[i+1].t) it is
+ * seg[i].d + (t - seg[i].t) * seg[i].ppm / 1e6 (ppm -1e6: time stands). */
+enum { FL_CLKFN_IDENT = 0, FL_CLKFN_CONST, FL_CLKFN_FROZEN, FL_CLKFN_PIECES };
+#define FL_CLK_SEGS (2 * FL_MAX_RULES + 2)
+#define FL_PPM_FROZEN (-1000000ll)
+
+struct fl_clkseg {
+	int64_t t, d, ppm;
+};
+
+struct fl_clkfn {
+	uint32_t kind, nseg;
+	int64_t c;
+	struct fl_clkseg seg[FL_CLK_SEGS]; /* PIECES: seg[0].t is the first break */
+};
+
+/* Build fn for `clock` from the clock rules among rules[0..n) (validated
+ * by the loader; sums are saturated and a total drift below -1e6 ppm counts
+ * as frozen). Windows are in run time. Returns 0. */
+int fl__clkfn_build(struct fl_clkfn *fn, const struct fl_rule *rules,
+		    unsigned n, unsigned clock);
+/* fn = v + d + t * ppm / 1e6 (CONST when ppm == 0, IDENT when both are 0). */
+void fl__clkfn_linear(struct fl_clkfn *fn, int64_t d, int64_t ppm);
+/* Add `add` ns to every fake value of fn from now on (monotonic carry). */
+void fl__clkfn_shift(struct fl_clkfn *fn, int64_t add);
+/* The fake value for real value v at run time t. Saturates. */
+int64_t fl__clkfn_apply(const struct fl_clkfn *fn, int64_t v, int64_t t);
+/* Real ns to wait, from run time t, until the fake clock has advanced by
+ * rem > 0 ns (a deadline inside a frozen span waits for its end). A clock
+ * that never gets there (frozen for good) waits rem: a fixed fake time still
+ * lets sleeps pass, as libfaketime does. */
+int64_t fl__clkfn_wait(const struct fl_clkfn *fn, int64_t t, int64_t rem);
+
+/* FAKETIME (libfaketime's common forms): "+2d" "-3h" "+1.5h" (s m h d y,
+ * none = s), "@2026-01-01 00:00:00" (start there and run), "2026-01-01
+ * 00:00:00" (frozen), optional " xN" speed. tm is local time (mktime it). */
+enum { FL_FT_NONE = 0, FL_FT_REL, FL_FT_START, FL_FT_FROZEN };
+struct fl_faketime {
+	int mode;
+	int64_t off_ns;   /* FL_FT_REL */
+	struct tm tm;     /* FL_FT_START, FL_FT_FROZEN, tm_isdst = -1 */
+	int64_t frac_ns;  /* fraction of a second of the absolute time */
+	int64_t rate_ppm; /* (speed - 1) * 1e6; 0 = real speed */
+};
+/* Returns 0, or -EINVAL (ft->mode = FL_FT_NONE) when s is not understood. */
+int fl__faketime_parse(const char *s, struct fl_faketime *ft);
 
 #endif /* FL_SHIM_H */

@@ -38,7 +38,13 @@
 	X(fsync, file) X(fdatasync, file) X(sync_file_range, file)             \
 	X(rename, file) X(renameat, file) X(renameat2, file)                   \
 	X(close, file) X(dup, file) X(dup2, file) X(dup3, file)                \
-	X(fcntl, file) X(fcntl64, file)
+	X(fcntl, file) X(fcntl64, file)                                        \
+	/* clocks (clock.c) */                                                 \
+	X(clock_gettime, clock) X(gettimeofday, clock) X(time, clock)          \
+	X(timespec_get, clock) X(clock_nanosleep, clock)                       \
+	X(pthread_cond_timedwait, clock) X(pthread_cond_clockwait, clock)      \
+	X(sem_timedwait, clock) X(sem_clockwait, clock)                        \
+	X(timerfd_settime, clock) X(timerfd_gettime, clock)
 
 #define FL_REAL_SYMS(X)                                                        \
 	X(int, socket, (int, int, int))                                        \
@@ -96,7 +102,19 @@
 	X(int, dup2, (int, int))                                               \
 	X(int, dup3, (int, int, int))                                          \
 	X(int, fcntl, (int, int, ...))                                         \
-	X(int, clock_gettime, (clockid_t, struct timespec *))
+	X(int, clock_gettime, (clockid_t, struct timespec *))                  \
+	X(int, gettimeofday, (struct timeval *, void *))                       \
+	X(time_t, time, (time_t *))                                            \
+	X(int, timespec_get, (struct timespec *, int))                         \
+	X(int, clock_nanosleep, (clockid_t, int, const struct timespec *,      \
+				 struct timespec *))                           \
+	X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *,   \
+					clockid_t, const struct timespec *))   \
+	X(int, sem_timedwait, (sem_t *, const struct timespec *))              \
+	X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *))   \
+	X(int, timerfd_settime, (int, int, const struct itimerspec *,          \
+				 struct itimerspec *))                         \
+	X(int, timerfd_gettime, (int, struct itimerspec *))
 
 #ifndef FL_SYMBOLS_MAP_ONLY
 #include <poll.h>
@@ -108,6 +126,10 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <sys/time.h>
+#include <sys/timerfd.h>
 
 #define FL__REAL_DECL(ret, name, params) extern ret(*fl__real_##name) params;
 FL_REAL_SYMS(FL__REAL_DECL)
