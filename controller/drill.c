@@ -82,6 +82,7 @@ int fl_ticker_init(struct fl_ticker *t, const struct fl_profile *p,
 	t->dur_ns = mkt_params__duration_ns(p->market);
 	t->every_ns = every_ns > 0 ? every_ns : fl__default_every(t);
 	t->last_rec_ns = -1;
+	t->pub_run_ns = -1;
 	for (uint32_t i = 0; i < p->nrules && i < FL_MAX_RULES; i++)
 		if (p->bind[i].signal >= 0 && p->bind[i].signal < MKT_SIG__COUNT)
 			t->scaled[t->nscaled++] = (int)i;
@@ -108,8 +109,9 @@ void fl_ticker_record(struct fl_ticker *t, struct fl_timeline *tl)
 
 	for (int i = 0; i < MKT_SIG__COUNT; i++)
 		names[i] = mkt_signal_name(i);
-	fl_timeline_tick(tl, t->tick, mkt_model__time_ns(t->m), names, t->sig,
-			 MKT_SIG__COUNT, t->scaled, t->inten, t->nscaled);
+	fl_timeline_tick(tl, t->tick, mkt_model__time_ns(t->m), t->pub_run_ns,
+			 names, t->sig, MKT_SIG__COUNT, t->scaled, t->inten,
+			 t->nscaled);
 	t->last_rec_ns = mkt_model__time_ns(t->m);
 }
 
@@ -136,6 +138,7 @@ bool fl_ticker_advance(struct fl_ticker *t, int64_t run_ns,
 			break; /* behind: catch up on the next wake-up */
 		mkt_model__step(t->m);
 		t->tick++;
+		t->pub_run_ns = run_ns + (fl__mono() - start);
 		fl__ticker_publish(t);
 		if (t->last_rec_ns < 0 || t->every_ns == 0 ||
 		    mkt_model__time_ns(t->m) - t->last_rec_ns >= t->every_ns)

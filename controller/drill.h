@@ -26,6 +26,7 @@ struct fl_ticker {
 	int64_t every_ns;        /* scenario ns between tick records, 0 = all */
 	int64_t last_rec_ns;     /* scenario time of the last record, -1 none */
 	uint64_t tick;           /* ticks stepped */
+	int64_t pub_run_ns;      /* run time the last tick was published, -1 */
 	bool ended;
 	int nscaled;             /* rules with a binding */
 	int scaled[FL_MAX_RULES];

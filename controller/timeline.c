@@ -264,7 +264,7 @@ void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r)
 }
 
 void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
-		      const char *const *names, const double *vals, int nsig,
+		      int64_t at_ns, const char *const *names, const double *vals, int nsig,
 		      const int *rules, const double *intens, int nrules)
 {
 	FILE *f = tl->f;
@@ -274,6 +274,10 @@ void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
 		return;
 	fprintf(f, "{\"type\":\"tick\",\"tick\":%" PRIu64 ",\"t_ms\":", tick);
 	fl__put_ms(f, t_ns);
+	if (at_ns >= 0) {
+		fputs(",\"at_ms\":", f);
+		fl__put_ms(f, at_ns);
+	}
 	fputs(",\"signals\":{", f);
 	for (int i = 0; i < nsig; i++) {
 		fputs(i ? "," : "", f);

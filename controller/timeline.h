@@ -66,8 +66,10 @@ void fl_timeline_start(struct fl_timeline *tl, const struct fl_tl_start *s);
 void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r);
 /* One tick: `names`/`vals` are the signals; `rules`/`intens` the scaled
  * rules' indices and intensities (0..1). */
+/* at_ns: run time the tick was published (its intensities in force from
+ * then on), or -1; recorded as "at_ms". */
 void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
-		      const char *const *names, const double *vals, int nsig,
+		      int64_t at_ns, const char *const *names, const double *vals, int nsig,
 		      const int *rules, const double *intens, int nrules);
 /* {"type":TYPE,"t_ms":..,"reason":WHY}: "abort" (faults cleared early by a
  * signal or `faultline abort`), "end" (duration or scenario over), "error". */

@@ -129,7 +129,7 @@ static void test_records_are_json(void **state)
 	fl_timeline_jrec(&tl, &r1);
 	fl_timeline_jrec(&tl, &r2);
 	fl_timeline_jrec(&tl, &r3);
-	fl_timeline_tick(&tl, 7, 700000000, names, vals, 2, rules, intens, 1);
+	fl_timeline_tick(&tl, 7, 700000000, -1, names, vals, 2, rules, intens, 1);
 	fl_timeline_event(&tl, "abort", 3000000, "SIGINT");
 	fl_timeline_exit(&tl, -1, 9);
 	fl_timeline_summarize(&tl, NULL, p.nrules, &sum);
