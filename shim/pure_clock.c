@@ -252,8 +252,15 @@ int64_t fl__clkfn_wait(const struct fl_clkfn *fn, int64_t t, int64_t rem)
 			/* g rises at (1e6 + ppm) / 1e6 ns per ns: round up */
 			__int128 need = ((__int128)target - gs) * PPM;
 			__int128 dt = (need + (PPM + ppm) - 1) / (PPM + ppm);
-			if (dt < (__int128)end - s)
-				return sat_sub(s + (int64_t)dt, t);
+			if (dt < (__int128)end - s) {
+				int64_t e = s + (int64_t)dt;
+				/* truncation in delta: settle on the exact ns */
+				while (e + 1 < end && g_in(fn, i, e) < target)
+					e++;
+				while (e > s && g_in(fn, i, e - 1) >= target)
+					e--;
+				return sat_sub(e, t);
+			}
 		} else if (end == INT64_MAX) {
 			return rem; /* frozen for good: sleeps still pass */
 		}
