@@ -122,6 +122,7 @@ struct plan {
 	struct fl_ctl *ctl;       /* key: the block in force (NULL: none) */
 	uint32_t gen;             /* key: its rules' generation */
 	int64_t epoch;            /* monotonic ns of run time 0 */
+	int64_t rt_minus_tai;     /* CLOCK_REALTIME - CLOCK_TAI, whole seconds */
 	struct fl_clkfn fn[FL_CLK__COUNT];
 };
 
@@ -152,8 +153,9 @@ static bool block_has_clock_rules(const struct fl_ctl *c, unsigned n)
 }
 
 /* Fill np for the block in force (read under its seqlock) or FAKETIME.
- * m: monotonic now, for liveness. -1 when the rules are being written. */
-static int plan_build(struct plan *np, int64_t m)
+ * m: monotonic now, for liveness; now: each family's real now. -1 when the
+ * rules are being written. */
+static int plan_build(struct plan *np, int64_t m, const int64_t *now)
 {
 	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
 	int tries = 0;
@@ -180,6 +182,10 @@ static int plan_build(struct plan *np, int64_t m)
 	}
 	if (np->live) {
 		np->epoch = c->hdr.epoch_mono_ns;
+		np->fn[FL_CLK_REALTIME].base = c->hdr.epoch_real_ns;
+		np->fn[FL_CLK_MONOTONIC].base = np->epoch;
+		np->fn[FL_CLK_BOOTTIME].base =
+			np->epoch + now[FL_CLK_BOOTTIME] - now[FL_CLK_MONOTONIC];
 	} else if (ft_valid) {
 		memcpy(np->fn, ft_fn, sizeof(ft_fn));
 		np->epoch = ft_epoch;
@@ -187,6 +193,12 @@ static int plan_build(struct plan *np, int64_t m)
 		for (int k = 0; k < FL_CLK__COUNT; k++)
 			fl__clkfn_linear(&np->fn[k], 0, 0);
 		np->epoch = 0;
+	}
+	{
+		struct timespec a = {0, 0}, b = {0, 0};
+		FL_REAL(clock_gettime)(CLOCK_REALTIME, &a);
+		FL_REAL(clock_gettime)(CLOCK_TAI, &b);
+		np->rt_minus_tai = (a.tv_sec - b.tv_sec + (a.tv_nsec - b.tv_nsec > NS / 2)) * NS;
 	}
 	np->pieces = 0;
 	for (int k = 0; k < FL_CLK__COUNT; k++)
@@ -241,7 +253,7 @@ static void plan_switch(int64_t m_live)
 	np = &plans[idx];
 	atomic_fetch_add_explicit(&np->seq, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	if (plan_build(np, m_live ? m_live : now[FL_CLK_MONOTONIC]) == 0) {
+	if (plan_build(np, m_live ? m_live : now[FL_CLK_MONOTONIC], now) == 0) {
 		plan_carry(old, np, now);
 		atomic_fetch_add_explicit(&np->seq, 1, memory_order_release);
 		cur_idx = idx;
@@ -288,10 +300,17 @@ static int64_t plan_eval(clockid_t id, int fam, int64_t v, const int64_t *dl,
 			plan_switch(m);
 			continue;
 		}
-		if (FL_LIKELY(fn->kind == FL_CLKFN_CONST))
+		if (FL_LIKELY(fn->kind == FL_CLKFN_CONST)) {
 			f = v + fn->c;
-		else
-			f = fl__clkfn_apply(fn, v, m - p->epoch);
+		} else {
+			/* a frozen span reads the family's canonical value: map
+			 * _RAW and TAI onto their family's clock and back */
+			int64_t k = id == CLOCK_MONOTONIC_RAW ? m - v
+				    : id == CLOCK_TAI		 ? p->rt_minus_tai : 0;
+			if (fn->kind != FL_CLKFN_PIECES)
+				k = 0;
+			f = fl__clkfn_apply(fn, v + k, m - p->epoch) - k;
+		}
 		if (dl) {
 			if (fn->kind == FL_CLKFN_IDENT)
 				*wait = -1;
@@ -637,6 +656,7 @@ static void faketime_load(void)
 										  : start - k0[k];
 			fl__clkfn_linear(&ft_fn[k], d, ft.rate_ppm);
 		}
+		ft_fn[k].base = k0[k];
 	}
 	ft_epoch = k0[FL_CLK_MONOTONIC];
 	ft_valid = true;

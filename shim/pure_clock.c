@@ -126,6 +126,7 @@ int fl__clkfn_build(struct fl_clkfn *fn, const struct fl_rule *rules,
 	fn->kind = FL_CLKFN_IDENT;
 	fn->nseg = 0;
 	fn->c = 0;
+	fn->base = 0;
 	for (unsigned i = 0; i < n && nr < FL_MAX_RULES; i++) {
 		const struct fl_rule *r = &rules[i];
 		if (!(r->flags & FL_RF_CLOCK) || r->clock != clock)
@@ -219,8 +220,14 @@ int64_t fl__clkfn_apply(const struct fl_clkfn *fn, int64_t v, int64_t t)
 		return sat_add(v, fn->c);
 	case FL_CLKFN_FROZEN:
 		return fn->c;
-	case FL_CLKFN_PIECES:
-		return sat_add(v, delta_in(fn, seg_of(fn, t), t));
+	case FL_CLKFN_PIECES: {
+		int i = seg_of(fn, t);
+		/* frozen: v - t wobbles with how each process maps the clock to
+		 * run time; the canonical value does not */
+		if (i >= 0 && fn->seg[i].ppm == FL_PPM_FROZEN)
+			return sat_add(fn->base, sat_add(fn->seg[i].t, fn->seg[i].d));
+		return sat_add(v, delta_in(fn, i, t));
+	}
 	default:
 		return v;
 	}

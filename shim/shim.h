@@ -190,12 +190,15 @@ struct fl_clkseg {
 struct fl_clkfn {
 	uint32_t kind, nseg;
 	int64_t c;
+	/* the clock's real value at run time 0: a frozen segment reads
+	 * base + seg.t + seg.d, the same in every process */
+	int64_t base;
 	struct fl_clkseg seg[FL_CLK_SEGS]; /* PIECES: seg[0].t is the first break */
 };
 
 /* Build fn for `clock` from the clock rules among rules[0..n) (validated
  * by the loader; sums are saturated and a total drift below -1e6 ppm counts
- * as frozen). Windows are in run time. Returns 0. */
+ * as frozen). Windows are in run time; fn->base is left 0. Returns 0. */
 int fl__clkfn_build(struct fl_clkfn *fn, const struct fl_rule *rules,
 		    unsigned n, unsigned clock);
 /* fn = v + d + t * ppm / 1e6 (CONST when ppm == 0, IDENT when both are 0). */
