@@ -5,7 +5,8 @@
 # undisturbed; a drill appears, the running process attaches (an "attach"
 # record, its recvs delayed) without a restart; `faultline abort` returns it
 # to normal within 100 ms (asserted <= 150 ms after abort returned, for
-# measurement slack); the drill exits 0, the client keeps running and exits 0
+# measurement slack); the drill exits 0, the client keeps running; a second
+# drill at the same path is attached by the same process; the client exits 0
 # with every line in order. Then the same with --user nobody against a client
 # running as nobody: the block is owned by nobody, mode 0600, that client
 # attaches, and a root client pointed at the same block never does.
@@ -51,7 +52,8 @@ sys.exit(0 if data.decode().splitlines() == ["tick %d" % i for i in range(count)
 PY
 
 P=$(free_port)
-COUNT=200
+COUNT=300   # 15 s of feed
+COUNT2=160  # 8 s
 serve feed feed "$P" "$COUNT" "$FEED_MS"
 profile "$T/p.json" <<JSON
 {"faultline": 1, "seed": 3, "targets": {"feed": {"tcp": "127.0.0.1:$P"}},
@@ -88,17 +90,29 @@ eq "$rc" 0 "drill exit status after abort"
 eq "$(jcount "$T/tl.jsonl" 'r["type"]=="abort"')" 1 "abort record"
 [ ! -e "$CTL" ] || fail "the drill left its block behind"
 
+# the next drill at the same path (nothing restarted): the same process attaches again
+n=$(wc -l <"$T/recv.log")
+wait_for 20 lines_ge "$T/recv.log" $((n + 30)) || fail "the client stopped reading after the abort"
+D2=$(now_ms)
+bg "$FL" drill -p "$T/p.json" --ctl "$CTL" -o "$T/tl2.jsonl" 2>"$T/drill2.err"
+DPID=$!
+wait_for 20 attached "$T/tl2.jsonl" "$CPID" || { cat "$T/drill2.err" >&2; fail "the client did not attach to the next drill"; }
+wait_for 20 delays_ge "$T/tl2.jsonl" "$CPID" 2 || fail "no delays in the next drill"
+"$FL" abort --ctl "$CTL" || fail "abort of the next drill failed"
+rc=0; wait "$DPID" || rc=$?
+eq "$rc" 0 "next drill's exit status after abort"
+
 wait_for 30 test -s "$T/client.rc" || fail "the client did not finish after the drill"
 eq "$(cat "$T/client.rc")" 0 "client exit status (all $COUNT lines, in order)"
 
-$PY - "$T/recv.log" "$D0" "$A0" "$A1" "$DELAY" "$FEED_MS" <<'PY' || fail "recv timing"
+$PY - "$T/recv.log" "$D0" "$A0" "$A1" "$D2" "$DELAY" "$FEED_MS" <<'PY' || fail "recv timing"
 import sys
-log, d0, a0, a1, delay, feed = sys.argv[1], *map(float, sys.argv[2:])
+log, d0, a0, a1, d2, delay, feed = sys.argv[1], *map(float, sys.argv[2:])
 t = [float(l.split()[0]) for l in open(log)]
 gaps = lambda xs: [b - a for a, b in zip(xs, xs[1:])]
 before = [x for x in t if x < d0]
 during = [x for x in t if d0 <= x < a0]
-after = [x for x in t if x >= a0]
+after = [x for x in t if a0 <= x < d2]
 # before the drill: recvs follow the feed (one line every 50 ms)
 g = gaps(before)
 print("before the drill: %d recvs, max gap %.0f ms" % (len(before), max(g)), file=sys.stderr)
@@ -133,14 +147,14 @@ mkdir "$NB"
 chown nobody "$NB"
 NCTL=$T/nobody.ctl
 P2=$(free_port)
-serve feed2 feed "$P2" "$COUNT" "$FEED_MS"
+serve feed2 feed "$P2" "$COUNT2" "$FEED_MS"
 sed "s/127.0.0.1:$P/127.0.0.1:$P2/" "$T/p.json" | profile "$T/p2.json"
 (as_nobody env LD_PRELOAD="$SHIM" FAULTLINE_CTL="$NCTL" \
-   "$PY" "$T/client.py" "$P2" "$NB/recv.log" "$COUNT"; echo $? >"$T/nobody.rc") &
+   "$PY" "$T/client.py" "$P2" "$NB/recv.log" "$COUNT2"; echo $? >"$T/nobody.rc") &
 _pids+=($!)
 # and a root process pointed at the same block: it must never attach to a
 # block owned by another uid
-(LD_PRELOAD=$SHIM FAULTLINE_CTL=$NCTL "$PY" "$T/client.py" "$P2" "$T/root.log" "$COUNT"; echo $? >"$T/root.rc") &
+(LD_PRELOAD=$SHIM FAULTLINE_CTL=$NCTL "$PY" "$T/client.py" "$P2" "$T/root.log" "$COUNT2"; echo $? >"$T/root.rc") &
 _pids+=($!)
 wait_for 20 lines_ge "$NB/recv.log" 5 || fail "the nobody client never read its feed"
 wait_for 20 lines_ge "$T/root.log" 5 || fail "the root client never read its feed"
