@@ -92,17 +92,43 @@ for r in faults:
     per_rule[key] += 1
     first.setdefault(key, r["t_ms"])
 print("\n-- faults injected (timeline: %s)" % timeline)
-print(("   %-5s %-10s %-8s %-9s %6s  %-9s %s" % ("rule", "target", "op", "fault", "count", "first at",
-                                              "bound to" if market else "")).rstrip())
+if market:
+    print("   %-5s %-10s %-8s %-9s %6s  %-9s %-6s %s" % ("rule", "target", "op", "fault", "count", "first at",
+                                                   "armed", "bound to"))
+else:
+    print("   %-5s %-10s %-8s %-9s %6s  %s" % ("rule", "target", "op", "fault", "count", "first at"))
 rows_out = {key[0]: (key, n) for key, n in per_rule.items()}
-if market:  # a bound rule that never fired says something about the market too
+if market:  # a bound rule that never fired says something too
     for i, r in enumerate(rules):
         if i not in rows_out:
             rows_out[i] = ((i, r.get("target", r.get("clock", "")), r.get("op", ""), r["fault"]), 0)
+
+
+def armed(i):
+    """Share of the drill's tick records where rule i's intensity was > 0."""
+    vals = [t["intensity"][str(i)] for t in ticks if str(i) in t.get("intensity", {})]
+    if not vals:
+        return "always" if i < len(rules) else ""
+    share = 100.0 * sum(1 for v in vals if v > 0) / len(vals)
+    return "%.0f %%" % share if share >= 1 or share == 0 else "<1 %"
+
+
 for i in sorted(rows_out):
     key, n = rows_out[i]
     at = "%.1f s" % (first[key] / 1000) if key in first else "-"
-    print(("   %-5s %-10s %-8s %-9s %6d  %-9s %s" % (key + (n, at, binding(i) if market else ""))).rstrip())
+    if market:
+        print(("   %-5s %-10s %-8s %-9s %6d  %-9s %-6s %s" % (key + (n, at, armed(i), binding(i)))).rstrip())
+    else:
+        print("   %-5s %-10s %-8s %-9s %6d  %s" % (key + (n, at)))
+if market:
+    print("   (armed: share of the drill's market ticks at which the rule's binding let it fire)")
+    for i in sorted(rows_out):
+        key, n = rows_out[i]
+        a = armed(i)
+        if n == 0 and a not in ("0 %", "", "always"):
+            p = rules[i].get("probability")
+            print("   rule %d: armed %s of the time, never fired: the program made no %s %s call while it was armed%s"
+                  % (i, a, key[1], key[2], " (or p %g said no each time)" % p if p is not None else ""))
 if not faults:
     print("   (none)")
 for e in events:
