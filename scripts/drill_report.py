@@ -226,18 +226,19 @@ if market and ticks:
         by_t = {r["t_ms"]: r for r in rows}
         checked = [t for t in ticks if t["t_ms"] in by_t]
         bad = [t for t in checked if abs(t["signals"]["spot"] / by_t[t["t_ms"]]["spot"] - 1) > 1e-6]
-        print("   (faultline model, seed %s; the drill's %d tick records checked against it: %s)" % (
-            start["seed"], len(checked), "identical" if not bad else "%d DIFFER" % len(bad)))
+        print("   (from faultline model, seed %s: the drill's %d tick records %s)" % (
+            start["seed"], len(checked), "match it" if not bad else "DIFFER from it at %d" % len(bad)))
 
         print("\n-- faults by market phase (drill time = market time / %g)" % speed)
         for label, a, b in phases(duration_s):
             seg = [r for r in rows if a * 1000 <= r["t_ms"] <= b * 1000]
-            head = "   %-18s %s-%s  drill %5.1f-%5.1f s" % (label, hm(a), hm(b), a / speed, b / speed)
+            head = "   %-16s market %s-%s, drill %.1f-%.1f s" % (label, hm(a), hm(b), a / speed, b / speed)
             if not seg:
-                print(head + "   (not reached)")
+                print(head + ": not reached")
                 continue
-            print("%s   spot %s -> %s, liquidations peak %s/s, spread peak %.1f bp" % (
-                head, "{:,.0f}".format(seg[0]["spot"]), "{:,.0f}".format(seg[-1]["spot"]),
+            print(head)
+            print("   %-16s spot %s -> %s, liquidations peak %s/s, spread peak %.1f bp" % (
+                "", "{:,.0f}".format(seg[0]["spot"]), "{:,.0f}".format(seg[-1]["spot"]),
                 usd(max(r["liquidations_usd_per_s"] for r in seg)), max(r["spread_bps"] for r in seg)))
             groups = collections.defaultdict(list)
             for f in faults:
@@ -246,9 +247,9 @@ if market and ticks:
             for (tg, op, fa), vals in sorted(groups.items(), key=lambda kv: -len(kv[1])):
                 v0, v1 = min(vals), max(vals)
                 rng = "%.0f ms" % v0 if round(v0) == round(v1) else "%.0f-%.0f ms" % (v0, v1)
-                print("   %22d  %-26s %s" % (len(vals), "%s %s %s" % (tg, op, fa), rng))
+                print("   %-16s %4d  %-26s %s" % ("", len(vals), "%s %s %s" % (tg, op, fa), rng))
             if not groups:
-                print("   %22s  no faults" % "")
+                print("   %-16s no faults" % "")
         if reached_ms / 1000 < duration_s - 1:
             print("   the program exited at market time %s (drill %.1f s), before the scenario's end (%s)" % (
                 hms(reached_ms / 1000), reached_ms / speed / 1000, hms(duration_s)))
