@@ -8,10 +8,16 @@
  *
  *   added_i = delayed_i - median(baseline);  error_i = added_i - D
  *
+ * The floor the machine sets: a reference sample sleeps D with
+ * clock_nanosleep before its baseline round trip, taken in turn with the
+ * others; its error is what any sleeping delay would show here (timer
+ * slack, wake-up latency on a loaded machine).
+ *
  * Run by bench/run.sh under `faultline run -p <recv delay D on
  * 127.0.0.1:PORT> -- bench_delay -p PORT -D D`. Prints one line:
  *   DELAY <label> <D ms> <samples> <|err| p50 us> <|err| p99 us>
  *         <|err| max us> <baseline p50 us> <mean added ms>
+ *         <samples added < D/2> <ref |err| p50 us> <p99 us> <max us>
  */
 #include <errno.h>
 #include <getopt.h>
@@ -78,6 +84,20 @@ static int64_t sample(const struct conn *c)
 	return now_ns() - t0;
 }
 
+/* clock_nanosleep(D), then a baseline round trip: the reference. */
+static int64_t sample_sleep(const struct conn *c, double d_ms)
+{
+	char b = 'x';
+	int64_t d = (int64_t)(d_ms * 1e6), t0 = now_ns();
+	struct timespec ts = {d / 1000000000ll, d % 1000000000ll};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+	if (send(c->srv, &b, 1, 0) != 1 || recv(c->cli, &b, 1, 0) != 1)
+		die("send/recv");
+	return now_ns() - t0;
+}
+
 static int cmp_dbl(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -91,11 +111,27 @@ static double quantile(const double *v, int n, double q)
 	return v[i < 0 ? 0 : (i >= n ? n - 1 : i)];
 }
 
+/* Turn samples v[n] into sorted |added - D| (ns); returns the mean added
+ * (ns) and counts the samples whose added is under D/2 in *shortn. */
+static double errors(double *v, int n, double b50, double d_ns, int *shortn)
+{
+	double sum = 0;
+
+	*shortn = 0;
+	for (int i = 0; i < n; i++) {
+		sum += v[i] - b50;
+		*shortn += v[i] - b50 < d_ns / 2;
+		v[i] = fabs(v[i] - b50 - d_ns);
+	}
+	qsort(v, (size_t)n, sizeof(double), cmp_dbl);
+	return sum / n;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned port = 0;
-	int n = 200, ch;
-	double d_ms = -1, sum = 0;
+	int n = 200, ch, shortn, refshort;
+	double d_ms = -1;
 	const char *label = "delay";
 
 	while ((ch = getopt(argc, argv, "p:n:D:l:")) != -1) {
@@ -113,23 +149,23 @@ int main(int argc, char **argv)
 	}
 	struct conn tgt = pair_on(port), base = pair_on(0);
 	double *bl = malloc(sizeof(double) * (size_t)n), *dl = malloc(sizeof(double) * (size_t)n);
+	double *rl = malloc(sizeof(double) * (size_t)n);
 
-	if (!bl || !dl)
+	if (!bl || !dl || !rl)
 		die("malloc");
 	sample(&base); /* first calls classify the fds */
 	for (int i = 0; i < n; i++) {
 		bl[i] = (double)sample(&base);
+		rl[i] = (double)sample_sleep(&base, d_ms);
 		dl[i] = (double)sample(&tgt);
 	}
 	qsort(bl, (size_t)n, sizeof(double), cmp_dbl);
 	double b50 = quantile(bl, n, 0.5);
-	for (int i = 0; i < n; i++) {
-		sum += dl[i] - b50;
-		dl[i] = fabs(dl[i] - b50 - d_ms * 1e6);
-	}
-	qsort(dl, (size_t)n, sizeof(double), cmp_dbl);
-	printf("DELAY %s %g %d %.1f %.1f %.1f %.1f %.3f\n", label, d_ms, n,
+	double added = errors(dl, n, b50, d_ms * 1e6, &shortn);
+	errors(rl, n, b50, d_ms * 1e6, &refshort);
+	printf("DELAY %s %g %d %.1f %.1f %.1f %.1f %.3f %d %.1f %.1f %.1f\n", label, d_ms, n,
 	       quantile(dl, n, 0.5) / 1e3, quantile(dl, n, 0.99) / 1e3, dl[n - 1] / 1e3,
-	       b50 / 1e3, sum / n / 1e6);
+	       b50 / 1e3, added / 1e6, shortn, quantile(rl, n, 0.5) / 1e3,
+	       quantile(rl, n, 0.99) / 1e3, rl[n - 1] / 1e3);
 	return 0;
 }

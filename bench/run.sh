@@ -44,11 +44,12 @@ N_STRACE=8192               # under strace (~30 us a call); < 65535 reads
 N_CG=10240                  # under callgrind
 N_SC=4096                   # under strace -c
 RB_N=200000                 # redis-benchmark requests per test
+RB_N_ARMED=50000            # the same, for the optional armed row
 REDIS_ROUNDS=3
 DELAY_N=200                 # delay samples per run
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   ROUNDS=2 N_REAL=10240 N_ISO=102400 N_ISO_SLOW=10240 N_STRACE=2048
-  N_CG=2048 N_SC=2048 RB_N=20000 REDIS_ROUNDS=2 DELAY_N=20
+  N_CG=2048 N_SC=2048 RB_N=20000 RB_N_ARMED=10000 REDIS_ROUNDS=2 DELAY_N=20
 fi
 
 for f in "$FL" "$SHIM" "$BC" "$BD"; do
@@ -164,10 +165,11 @@ done
 echo "SCN $N_SC" >>"$RAW"
 
 say "4/6 redis-benchmark [$((SECONDS - START)) s]"
-# redis CFG: start redis-server (under faultline run unless native), wait
-# for its "Ready to accept connections" line, run redis-benchmark, shut down.
+# redis CFG N [LABEL]: start redis-server (under faultline run unless
+# native), wait for its "Ready to accept connections" line, run
+# redis-benchmark with N requests a test, shut down.
 redis() {
-  local cfg=$1 port pid line fifo=$T/redis.$1.fifo
+  local cfg=$1 n=$2 label=${3:-$1} port pid line fifo=$T/redis.$1.fifo
   port=$(free_port)
   rm -f "$fifo"; mkfifo "$fifo"
   local srv=(redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no
@@ -184,14 +186,16 @@ redis() {
   done
   cat <&3 >/dev/null & # keep draining its log
   _pids+=($!)
-  redis-benchmark -h 127.0.0.1 -p "$port" -t get,set -n "$RB_N" -q --csv 2>/dev/null |
-    awk -F, -v c="$cfg" '$1 ~ /"(SET|GET)"/ { gsub(/"/, ""); print "REDIS", c, $1, $2 }' >>"$RAW"
+  redis-benchmark -h 127.0.0.1 -p "$port" -t get,set -n "$n" -q --csv 2>/dev/null |
+    awk -F, -v c="$label" '$1 ~ /"(SET|GET)"/ { gsub(/"/, ""); print "REDIS", c, $1, $2 }' >>"$RAW"
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   wait "$pid" || true
   exec 3<&-
 }
 for r in $(seq "$REDIS_ROUNDS"); do
-  for c in native idle armed; do redis "$c"; done
+  for c in native idle; do redis "$c" "$RB_N"; done
+  redis native "$RB_N_ARMED" armed_base # the optional armed row: shorter runs
+  redis armed "$RB_N_ARMED"
 done
 
 say "5/6 delay accuracy [$((SECONDS - START)) s]"
@@ -214,15 +218,16 @@ for b in bench_market bench_clock; do
 done
 
 # ---- RESULTS.md ---------------------------------------------------------------
-MACHINE=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+# (no `| head` here: with pipefail, a writer killed by SIGPIPE would stop us)
+MACHINE=$(lscpu | sed -n 's/^Model name: *//p' | sed -n 1p)
 CORES=$(nproc)
 KERNEL=$(uname -r)
-GLIBC="$(getconf GNU_LIBC_VERSION) ($(ldd --version | head -1 | sed 's/^ldd (//; s/).*//'))"
+GLIBC="$(getconf GNU_LIBC_VERSION) ($(ldd --version 2>&1 | sed -n '1s/^ldd (\(.*\)).*/\1/p'))"
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 ELAPSED=$((SECONDS - START))
 export RAW MACHINE CORES KERNEL GLIBC DATE COMMIT ELAPSED ROUNDS N_REAL N_ISO \
-  N_ISO_SLOW N_STRACE N_CG RB_N REDIS_ROUNDS DELAY_N T
+  N_ISO_SLOW N_STRACE N_CG RB_N RB_N_ARMED REDIS_ROUNDS DELAY_N T
 python3 - >"$OUT" <<'PY'
 import math, os, statistics as st
 from collections import defaultdict
@@ -264,7 +269,9 @@ for r in raw:
         redis[r[1]][r[2]].append(float(r[3]))
     elif t == "DELAY":
         delay[float(r[2])] = dict(n=int(r[3]), p50=float(r[4]), p99=float(r[5]),
-                                  mx=float(r[6]), base=float(r[7]), added=float(r[8]))
+                                  mx=float(r[6]), base=float(r[7]), added=float(r[8]),
+                                  short=int(r[9]), rp50=float(r[10]), rp99=float(r[11]),
+                                  rmx=float(r[12]))
     elif t == "FAILED":
         failed.append(r[1])
 
@@ -346,7 +353,7 @@ for cfg, lim, kinds, what in [("idle", 5, KINDS, "loaded and idle"),
 
 
 def redis_ratio(cfg, test):
-    nat, oth = redis["native"][test], redis[cfg][test]
+    nat, oth = redis["armed_base" if cfg == "armed" else "native"][test], redis[cfg][test]
     n = min(len(nat), len(oth))
     return st.median([oth[i] / nat[i] for i in range(n)]) if n else None
 
@@ -365,7 +372,8 @@ for ms in (10.0, 100.0):
     if d:
         goals.append((f"injected {ms:g} ms delay: \\|error\\| p99 ≤ 1 ms",
                       f"p50 {d['p50'] / 1000:.3f} ms, p99 {d['p99'] / 1000:.3f} ms, "
-                      f"max {d['mx'] / 1000:.3f} ms ({d['n']} samples)",
+                      f"max {d['mx'] / 1000:.3f} ms ({d['n']} samples); a plain "
+                      f"clock_nanosleep here: p99 {d['rp99'] / 1000:.3f} ms",
                       pf(d['p99'] <= 1000)))
     else:
         goals.append((f"injected {ms:g} ms delay: \\|error\\| p99 ≤ 1 ms", "not measured", "—"))
@@ -564,10 +572,11 @@ p(f"`redis-server --save '' --appendonly no` on a free loopback port, not loaded
   f"`faultline run -p bench/profiles/idle.json` (loaded, idle: its targets match none of "
   f"redis's fds) / under `bench/profiles/redis-armed.json` (every loopback connection a "
   f"target, reads and writes decided and passed); `redis-benchmark -t get,set -n {E['RB_N']} "
-  f"-q --csv` (50 clients). Configurations alternate round by round ({E['REDIS_ROUNDS']} rounds); "
+  f"-q --csv` (50 clients; the optional armed row: -n {E['RB_N_ARMED']}, against not-loaded "
+  f"runs of the same length). Configurations alternate round by round ({E['REDIS_ROUNDS']} rounds); "
   "the ratio is taken within a round, then the median over rounds.")
 p("")
-p("| test | not loaded (req/s, median) | loaded, idle (req/s) | ratio | armed, no match (req/s) | ratio |")
+p("| test | not loaded (req/s, median) | loaded, idle (req/s) | ratio | armed, no match (req/s) | ratio to not loaded, same length |")
 p("|---|---|---|---|---|---|")
 for t in ("SET", "GET"):
     nat = redis["native"].get(t, [])
@@ -587,14 +596,19 @@ p("")
 p(f"`bench_delay` under `faultline run` with one rule `recv delay D ms` on a loopback "
   f"listener's port: blocking 1-byte recvs, {E['DELAY_N']} samples, each a server-side "
   "send to the client's recv returning; a baseline connection to an untargeted port is "
-  "sampled in turn in the same run. added = sample − median(baseline); error = added − D.")
+  "sampled in turn in the same run. added = sample − median(baseline); error = added − D. "
+  "Reference, also in turn: `clock_nanosleep(D)` then a baseline round trip — the error any "
+  "sleeping delay shows on this machine (timer slack, wake-up latency under load). "
+  "\"short\": samples whose added delay was under D/2 (the shim fails open when the "
+  "controller's heartbeat looks stale, > 75 ms, which a loaded machine can cause).")
 p("")
-p("| D | samples | baseline round trip (p50) | mean added | \\|error\\| p50 | \\|error\\| p99 | \\|error\\| max |")
-p("|---|---|---|---|---|---|---|")
+p("| D | samples | baseline round trip (p50) | mean added | \\|error\\| p50 | \\|error\\| p99 | \\|error\\| max | short | reference \\|error\\| p50 / p99 / max |")
+p("|---|---|---|---|---|---|---|---|---|")
 for ms in sorted(delay):
     d = delay[ms]
     p(f"| {ms:g} ms | {d['n']} | {d['base']:.1f} µs | {d['added']:.3f} ms | {d['p50']:.0f} µs | "
-      f"{d['p99']:.0f} µs | {d['mx']:.0f} µs |")
+      f"{d['p99']:.0f} µs | {d['mx']:.0f} µs | {d['short']} | {d['rp50']:.0f} / {d['rp99']:.0f} / "
+      f"{d['rmx']:.0f} µs |")
 p("")
 
 # ---- 6. others -------------------------------------------------------------------------------
