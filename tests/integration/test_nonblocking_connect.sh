@@ -56,7 +56,7 @@ jf() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])
 # control without the shim: connected at once, SO_ERROR 0
 $PY "$T/client.py" select "$P" >"$T/ctl.out"
 eq "$(jf "$T/ctl.out" so_error)" 0 "control SO_ERROR"
-le "$(jf "$T/ctl.out" writable_after)" 0.2 "control seconds to writability"
+le "$(jf "$T/ctl.out" writable_after)" 0.4 "control seconds to writability"
 
 for how in select poll epoll; do
   "$FL" run -p "$T/p.json" -o "$T/$how.jsonl" -- $PY "$T/client.py" "$how" "$P" >"$T/$how.out" || fail "$how client failed"
