@@ -159,25 +159,29 @@ def model_series(reached_ms):
 
 
 def main_shock(duration_s):
-    """(start, end, name) of the scenario's main shock, from its shocks:
-    jumps, flows, venue status changes, vol/iv envelopes and bridges that do
-    not start at 0 (a bridge from 0 is the whole path; recoveries and
-    liquidity envelopes are the shock's consequences or its set-up)."""
-    main = [s for s in market.get("shocks", [])
-            if s["kind"] in ("jump", "flow", "venue", "vol", "iv") or (s["kind"] == "bridge" and s["at_s"] > 0)]
+    """(start, end, name) of the scenario's main shock, from its shocks: the
+    price shocks (jumps, flows, bridges) and venue outages that start after
+    0 (one from 0 is the whole path), or else its vol/iv envelopes.
+    Recoveries and liquidity envelopes are the consequences or the set-up."""
+    shocks = [s for s in market.get("shocks", []) if s.get("at_s", 0) > 0]
+    main = [s for s in shocks if s["kind"] in ("jump", "flow", "bridge") or
+            (s["kind"] == "venue" and s.get("status", "down") == "down")]
+    if not main:
+        main = [s for s in shocks if s["kind"] in ("vol", "iv")]
     if not main:
         return None
     t0 = min(s["at_s"] for s in main)
     t1 = max(s["at_s"] + s.get("ramp_s", 0) + s.get("dur_s", 0) for s in main)
     t1 = min(max(t1, t0 + 60), duration_s)
-    if any(s["kind"] == "venue" and s.get("status", "down") == "down" for s in main):
+    first = [s for s in main if s["at_s"] == t0]
+    if any(s["kind"] == "venue" for s in first):
         name = "the outage"
-    elif any(s["kind"] == "jump" and not s.get("ramp_s") for s in main):
+    elif any(s["kind"] == "jump" and not s.get("ramp_s") for s in first):
         name = "the gap"
-    elif any(s["kind"] in ("vol", "iv") for s in main):
+    elif any(s["kind"] in ("vol", "iv") for s in first):
         name = "the vol spike"
     else:
-        name = "the shock"
+        name = "the sell-off"
     return t0, t1, name
 
 
@@ -230,15 +234,17 @@ if market and ticks:
             start["seed"], len(checked), "match it" if not bad else "DIFFER from it at %d" % len(bad)))
 
         print("\n-- faults by market phase (drill time = market time / %g)" % speed)
-        for label, a, b in phases(duration_s):
+        plist = phases(duration_s)
+        lw = max(len(p[0]) for p in plist)
+        for label, a, b in plist:
             seg = [r for r in rows if a * 1000 <= r["t_ms"] <= b * 1000]
-            head = "   %-16s market %s-%s, drill %.1f-%.1f s" % (label, hm(a), hm(b), a / speed, b / speed)
+            head = "   %-*s  market %s-%s, drill %.1f-%.1f s" % (lw, label, hm(a), hm(b), a / speed, b / speed)
             if not seg:
                 print(head + ": not reached")
                 continue
             print(head)
-            print("   %-16s spot %s -> %s, liquidations peak %s/s, spread peak %.1f bp" % (
-                "", "{:,.0f}".format(seg[0]["spot"]), "{:,.0f}".format(seg[-1]["spot"]),
+            print("   %-*s  spot %s -> %s, liquidations peak %s/s, spread peak %.1f bp" % (
+                lw, "", "{:,.0f}".format(seg[0]["spot"]), "{:,.0f}".format(seg[-1]["spot"]),
                 usd(max(r["liquidations_usd_per_s"] for r in seg)), max(r["spread_bps"] for r in seg)))
             groups = collections.defaultdict(list)
             for f in faults:
@@ -247,9 +253,9 @@ if market and ticks:
             for (tg, op, fa), vals in sorted(groups.items(), key=lambda kv: -len(kv[1])):
                 v0, v1 = min(vals), max(vals)
                 rng = "%.0f ms" % v0 if round(v0) == round(v1) else "%.0f-%.0f ms" % (v0, v1)
-                print("   %-16s %4d  %-26s %s" % ("", len(vals), "%s %s %s" % (tg, op, fa), rng))
+                print("   %-*s  %4d  %-26s %s" % (lw, "", len(vals), "%s %s %s" % (tg, op, fa), rng))
             if not groups:
-                print("   %-16s no faults" % "")
+                print("   %-*s  no faults" % (lw, ""))
         if reached_ms / 1000 < duration_s - 1:
             print("   the program exited at market time %s (drill %.1f s), before the scenario's end (%s)" % (
                 hms(reached_ms / 1000), reached_ms / speed / 1000, hms(duration_s)))
