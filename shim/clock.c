@@ -87,10 +87,12 @@ static inline void ns_ts(int64_t ns, struct timespec *ts)
 	ts->tv_nsec = (long)r;
 }
 
-/* CLOCK_MONOTONIC minus clock id, sampled at `at` (monotonic): the run time
- * of a non-monotonic read without a second clock read. Resampled when an
- * estimate leaves [at - 10 ms, at + 200 ms] (a step, a suspend, or just
- * time: NTP slews at most 0.1 ms in 200 ms). */
+/* Run time of a realtime-family read without a second clock read:
+ * CLOCK_MONOTONIC minus clock id, sampled at `at` (monotonic), resampled
+ * when an estimate leaves [at - 10 ms, at + 200 ms] (a step, or just time:
+ * NTP slews at most 0.1 ms in 200 ms). Realtime may jump; the monotonic
+ * family and boottime map with a fixed epoch per plan instead (see
+ * plan.id_epoch), so their run time never jumps back. */
 static struct {
 	_Atomic int64_t off, at;
 } to_mono[CLK_IDS];
@@ -99,8 +101,6 @@ static int64_t mono_of(clockid_t id, int64_t v)
 {
 	int64_t m, at;
 
-	if (id == CLOCK_MONOTONIC || id == CLOCK_MONOTONIC_COARSE)
-		return v;
 	m = v + atomic_load_explicit(&to_mono[id].off, memory_order_relaxed);
 	at = atomic_load_explicit(&to_mono[id].at, memory_order_relaxed);
 	if (FL_LIKELY(m >= at - 10000000 && m <= at + 200000000))
@@ -113,21 +113,33 @@ static int64_t mono_of(clockid_t id, int64_t v)
 
 /* ---- (2) plans ------------------------------------------------------------- */
 
+#define NO_EPOCH INT64_MIN
+#define OPEN INT64_MAX             /* plan.closing: in force */
+#define CLOSING (INT64_MAX - 1)    /* plan.closing: being closed */
+
 struct plan {
 	_Atomic uint32_t seq;     /* odd while being written */
 	uint8_t has_rules;        /* the block has clock rules (liveness matters) */
 	uint8_t live;             /* ... and was live: fn are the block's */
 	uint8_t needs_t;          /* reads need the run time */
 	uint8_t pieces;           /* some fn is piecewise */
+	uint8_t ft;               /* key: FAKETIME was understood */
 	struct fl_ctl *ctl;       /* key: the block in force (NULL: none) */
 	uint32_t gen;             /* key: its rules' generation */
 	int64_t epoch;            /* monotonic ns of run time 0 */
+	/* monotonic time after which this plan, superseded, stops moving: a
+	 * reader that was late to see the switch clamps its run time there,
+	 * where the next plan took over (and carried the difference) */
+	_Atomic int64_t closing;
+	/* value of clock id at run time 0 (monotonic family, boottime): their
+	 * run time is v - id_epoch, never back; NO_EPOCH: realtime family */
+	int64_t id_epoch[CLK_IDS];
 	int64_t rt_minus_tai;     /* CLOCK_REALTIME - CLOCK_TAI, whole seconds */
 	struct fl_clkfn fn[FL_CLK__COUNT];
 };
 
 #define NPLANS 4
-static struct plan plans[NPLANS]; /* plans[0]: real time, the first in force */
+static struct plan plans[NPLANS] = {[0] = {.closing = OPEN}}; /* [0]: real time */
 static struct plan *_Atomic cur = &plans[0];
 static unsigned cur_idx;          /* under build_lock */
 static _Atomic int armed;         /* the plan in force fakes something */
@@ -152,40 +164,88 @@ static bool block_has_clock_rules(const struct fl_ctl *c, unsigned n)
 	return false;
 }
 
-/* Fill np for the block in force (read under its seqlock) or FAKETIME.
- * m: monotonic now, for liveness; now: each family's real now. -1 when the
- * rules are being written. */
-static int plan_build(struct plan *np, int64_t m, const int64_t *now)
+/* Real values now of the clocks a plan maps, by clock id; mono first. */
+static void read_now(int64_t *now)
+{
+	static const clockid_t ids[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE,
+					CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME, CLOCK_REALTIME,
+					CLOCK_TAI};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct timespec ts = {0, 0};
+		FL_REAL(clock_gettime)(ids[i], &ts);
+		now[ids[i]] = ts_ns(&ts);
+	}
+}
+
+static void plan_map(struct plan *np, const int64_t *now)
+{
+	int64_t e = np->epoch, m = now[CLOCK_MONOTONIC];
+	int64_t rt = now[CLOCK_REALTIME], tai = now[CLOCK_TAI];
+
+	for (int i = 0; i < CLK_IDS; i++)
+		np->id_epoch[i] = NO_EPOCH;
+	np->id_epoch[CLOCK_MONOTONIC] = np->id_epoch[CLOCK_MONOTONIC_COARSE] = e;
+	np->id_epoch[CLOCK_MONOTONIC_RAW] = e + now[CLOCK_MONOTONIC_RAW] - m;
+	np->id_epoch[CLOCK_BOOTTIME] = np->id_epoch[CLOCK_BOOTTIME_ALARM] =
+		e + now[CLOCK_BOOTTIME] - m;
+	np->rt_minus_tai = (rt - tai + (rt > tai ? NS / 2 : -NS / 2)) / NS * NS;
+}
+
+/* The key of the plan for the current state: the block in force, its
+ * rules' generation, whether it has clock rules and is live (at monotonic
+ * time m), and FAKETIME. -1 when the rules are being written. */
+static int plan_key(struct plan *np, int64_t m)
 {
 	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
-	int tries = 0;
 
 	np->ctl = c;
 	np->gen = 0;
 	np->has_rules = np->live = 0;
-	while (c) {
+	np->ft = ft_valid;
+	for (int tries = 0; c; tries++) {
 		uint32_t g = atomic_load_explicit(&c->hdr.gen, memory_order_acquire);
-		unsigned n = c->hdr.nrules < FL_MAX_RULES ? c->hdr.nrules : FL_MAX_RULES;
-		if (++tries > 64)
+		unsigned nr = c->hdr.nrules < FL_MAX_RULES ? c->hdr.nrules : FL_MAX_RULES;
+		if (tries > 64)
 			return -1;
 		if (g & 1)
 			continue;
-		np->has_rules = block_has_clock_rules(c, n);
-		for (int k = 0; np->has_rules && k < FL_CLK__COUNT; k++)
-			fl__clkfn_build(&np->fn[k], c->rules, n, (unsigned)k);
+		np->has_rules = block_has_clock_rules(c, nr);
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&c->hdr.gen, memory_order_relaxed) == g) {
 			np->gen = g;
 			np->live = np->has_rules && fl__live(c, m);
-			break;
+			return 0;
 		}
 	}
+	return 0;
+}
+
+static bool same_key(const struct plan *a, const struct plan *b)
+{
+	return a->ctl == b->ctl && a->gen == b->gen && a->has_rules == b->has_rules &&
+	       a->live == b->live && a->ft == b->ft;
+}
+
+/* Fill np's functions for its key: the block's rules (read under its
+ * seqlock), FAKETIME, or real time. -1 when the rules changed meanwhile. */
+static int plan_fill(struct plan *np, const int64_t *now)
+{
+	struct fl_ctl *c = np->ctl;
+
+	atomic_store_explicit(&np->closing, OPEN, memory_order_relaxed);
 	if (np->live) {
+		unsigned nr = c->hdr.nrules < FL_MAX_RULES ? c->hdr.nrules : FL_MAX_RULES;
+		for (int k = 0; k < FL_CLK__COUNT; k++)
+			fl__clkfn_build(&np->fn[k], c->rules, nr, (unsigned)k);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&c->hdr.gen, memory_order_relaxed) != np->gen)
+			return -1;
 		np->epoch = c->hdr.epoch_mono_ns;
 		np->fn[FL_CLK_REALTIME].base = c->hdr.epoch_real_ns;
 		np->fn[FL_CLK_MONOTONIC].base = np->epoch;
 		np->fn[FL_CLK_BOOTTIME].base =
-			np->epoch + now[FL_CLK_BOOTTIME] - now[FL_CLK_MONOTONIC];
+			np->epoch + now[CLOCK_BOOTTIME] - now[CLOCK_MONOTONIC];
 	} else if (ft_valid) {
 		memcpy(np->fn, ft_fn, sizeof(ft_fn));
 		np->epoch = ft_epoch;
@@ -194,12 +254,7 @@ static int plan_build(struct plan *np, int64_t m, const int64_t *now)
 			fl__clkfn_linear(&np->fn[k], 0, 0);
 		np->epoch = 0;
 	}
-	{
-		struct timespec a = {0, 0}, b = {0, 0};
-		FL_REAL(clock_gettime)(CLOCK_REALTIME, &a);
-		FL_REAL(clock_gettime)(CLOCK_TAI, &b);
-		np->rt_minus_tai = (a.tv_sec - b.tv_sec + (a.tv_nsec - b.tv_nsec > NS / 2)) * NS;
-	}
+	plan_map(np, now);
 	np->pieces = 0;
 	for (int k = 0; k < FL_CLK__COUNT; k++)
 		np->pieces |= np->fn[k].kind == FL_CLKFN_PIECES;
@@ -207,18 +262,58 @@ static int plan_build(struct plan *np, int64_t m, const int64_t *now)
 	return 0;
 }
 
+/* Monotonic time of clock id's real value v, as plan p maps it. */
+static inline int64_t plan_mono(const struct plan *p, clockid_t id, int64_t v)
+{
+	return p->id_epoch[id] != NO_EPOCH ? v - p->id_epoch[id] + p->epoch : mono_of(id, v);
+}
+
+/* The fake value of piecewise fn for clock id's real value v, monotonic
+ * time m (run time m - epoch), under plan p. */
+static int64_t apply_pieces(const struct plan *p, const struct fl_clkfn *fn, clockid_t id,
+			    int64_t v, int64_t m)
+{
+	int64_t tc = atomic_load(&p->closing), k;
+
+	if (FL_UNLIKELY(tc != OPEN) && m > tc)
+		m = tc; /* superseded: stand where the next plan took over */
+	/* a frozen span reads the family's canonical value: map _RAW and
+	 * TAI onto their family's clock and back */
+	k = id == CLOCK_MONOTONIC_RAW ? p->epoch - p->id_epoch[id]
+	    : id == CLOCK_TAI	      ? p->rt_minus_tai : 0;
+	return fl__clkfn_apply(fn, v + k, m - p->epoch) - k;
+}
+
+/* The fake value of clock id (family fam) for real value v under plan p. */
+static int64_t eval_in(const struct plan *p, int fam, clockid_t id, int64_t v)
+{
+	const struct fl_clkfn *fn = &p->fn[fam];
+
+	if (fn->kind == FL_CLKFN_PIECES)
+		return apply_pieces(p, fn, id, v, plan_mono(p, id, v));
+	return fl__clkfn_apply(fn, v, 0);
+}
+
 /* Monotonic and boottime never go backwards across a switch: carry what
- * the old plan had added beyond the new one at the switch. */
+ * the old plan (closed: it stands at the switch) gave beyond the new one,
+ * on every clock of the family (_COARSE lags, _RAW maps with its own
+ * sampling error). A piecewise old plan is taken 1 us later for margin. */
 static void plan_carry(const struct plan *old, struct plan *np, const int64_t *now)
 {
-	int64_t m = now[FL_CLK_MONOTONIC];
+	static const clockid_t ids[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE,
+					CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME};
+	int64_t need[FL_CLK__COUNT] = {0, 0, 0};
 
-	for (int k = FL_CLK_MONOTONIC; k < FL_CLK__COUNT; k++) {
-		int64_t a = fl__clkfn_apply(&old->fn[k], now[k], m - old->epoch);
-		int64_t b = fl__clkfn_apply(&np->fn[k], now[k], m - np->epoch);
-		if (b < a)
-			fl__clkfn_shift(&np->fn[k], a - b);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		int fam = family(ids[i]);
+		int64_t d = old->fn[fam].kind == FL_CLKFN_PIECES ? 1000 : 0;
+		int64_t a = eval_in(old, fam, ids[i], now[ids[i]] + d);
+		int64_t b = eval_in(np, fam, ids[i], now[ids[i]]);
+		if (a - b > need[fam])
+			need[fam] = a - b;
 	}
+	for (int k = FL_CLK_MONOTONIC; k < FL_CLK__COUNT; k++)
+		fl__clkfn_shift(&np->fn[k], need[k]);
 }
 
 static bool plan_fakes(const struct plan *p)
@@ -229,31 +324,33 @@ static bool plan_fakes(const struct plan *p)
 	return false;
 }
 
-/* Put the plan for the current state in force. m_live: the monotonic time
- * the caller judged liveness with (0: now), so both agree. One builder at a
- * time; a caller that finds one at work keeps using the old plan. */
-static void plan_switch(int64_t m_live)
+/* Put the plan for the current state in force, if it is not already (its
+ * liveness judged at the real monotonic now: one answer for every reader,
+ * whatever clock it read). One builder at a time; a caller that finds one
+ * at work keeps using the old plan.
+ * Closing protocol: old.closing = CLOSING, then read the switch time, then
+ * old.closing = that time; a reader that saw OPEN read its clock before the
+ * switch time, one that sees a time clamps to it. */
+static void plan_switch(void)
 {
-	static const clockid_t base[FL_CLK__COUNT] = {CLOCK_REALTIME, CLOCK_MONOTONIC,
-						       CLOCK_BOOTTIME};
-	int64_t now[FL_CLK__COUNT];
+	int64_t now[CLK_IDS] = {0};
 	struct plan *old, *np;
 	unsigned idx;
 	int saved = errno;
 
 	if (atomic_flag_test_and_set_explicit(&build_lock, memory_order_acquire))
 		return;
-	for (int k = 0; k < FL_CLK__COUNT; k++) {
-		struct timespec ts = {0, 0};
-		FL_REAL(clock_gettime)(base[k], &ts);
-		now[k] = ts_ns(&ts);
-	}
+	read_now(now);
 	old = atomic_load_explicit(&cur, memory_order_relaxed);
 	idx = (cur_idx + 1) % NPLANS;
 	np = &plans[idx];
 	atomic_fetch_add_explicit(&np->seq, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
-	if (plan_build(np, m_live ? m_live : now[FL_CLK_MONOTONIC], now) == 0) {
+	if (plan_key(np, now[CLOCK_MONOTONIC]) == 0 && !same_key(np, old) &&
+	    plan_fill(np, now) == 0) {
+		atomic_store(&old->closing, CLOSING);
+		read_now(now);
+		atomic_store(&old->closing, now[CLOCK_MONOTONIC]);
 		plan_carry(old, np, now);
 		atomic_fetch_add_explicit(&np->seq, 1, memory_order_release);
 		cur_idx = idx;
@@ -295,22 +392,17 @@ static int64_t plan_eval(clockid_t id, int fam, int64_t v, const int64_t *dl,
 		if (FL_UNLIKELY(s & 1) && tries < 1000)
 			continue; /* the slot was reused under us: reload */
 		if (p->needs_t)
-			m = mono_of(id, v);
-		if (FL_UNLIKELY(!plan_fresh(p, m)) && tries < 3) {
-			plan_switch(m);
+			m = plan_mono(p, id, v);
+		if (FL_UNLIKELY(!plan_fresh(p, m)) && tries == 0) {
+			plan_switch(); /* may keep p: its key was right after all */
 			continue;
 		}
-		if (FL_LIKELY(fn->kind == FL_CLKFN_CONST)) {
+		if (FL_LIKELY(fn->kind == FL_CLKFN_CONST))
 			f = v + fn->c;
-		} else {
-			/* a frozen span reads the family's canonical value: map
-			 * _RAW and TAI onto their family's clock and back */
-			int64_t k = id == CLOCK_MONOTONIC_RAW ? m - v
-				    : id == CLOCK_TAI		 ? p->rt_minus_tai : 0;
-			if (fn->kind != FL_CLKFN_PIECES)
-				k = 0;
-			f = fl__clkfn_apply(fn, v + k, m - p->epoch) - k;
-		}
+		else if (fn->kind == FL_CLKFN_PIECES)
+			f = apply_pieces(p, fn, id, v, m);
+		else
+			f = fl__clkfn_apply(fn, v, 0);
 		if (dl) {
 			if (fn->kind == FL_CLKFN_IDENT)
 				*wait = -1;
@@ -557,7 +649,7 @@ static void fake_remaining(clockid_t id, struct timespec *it)
 	for (int tries = 0; tries < 1000; tries++) {
 		const struct plan *p = atomic_load_explicit(&cur, memory_order_acquire);
 		uint32_t s = atomic_load_explicit(&p->seq, memory_order_acquire);
-		int64_t t = mono_of(id, v) - p->epoch;
+		int64_t t = plan_mono(p, id, v) - p->epoch;
 		if (s & 1)
 			continue;
 		a = fl__clkfn_apply(&p->fn[fam], v, t);
@@ -676,6 +768,6 @@ __attribute__((constructor(102))) static void clk_init(void)
 	pthread_atfork(NULL, NULL, clk_atfork_child);
 	faketime_load();
 	if (ft_valid || (atomic_load(&fl__has) & FL_HAS_CLOCK))
-		plan_switch(0);
+		plan_switch();
 	errno = saved;
 }

@@ -6,6 +6,9 @@
  * sem_clockwait and timerfd with TFD_TIMER_ABSTIME.
  *
  *   clockwait [MS [WAIT...]]      default 200 ms, every wait
+ *   clockwait -m SECONDS          4 threads read MONOTONIC, _COARSE, _RAW
+ *                                 and BOOTTIME for that long; print
+ *                                 "reads=N backwards=B", exit 1 if B > 0
  *
  * One line per wait: "NAME real_ms=R fake_ms=F rc=C", R measured with a raw
  * clock_gettime system call (nothing preloaded can touch it), F on the
@@ -194,9 +197,57 @@ static int run(size_t i)
 	return rc != 0;
 }
 
+/* ---- -m: monotonic clocks never go backwards, in any thread ---------- */
+static int64_t mono_until;
+static _Atomic long mono_reads, mono_back;
+
+static void *mono_reader(void *arg)
+{
+	static const clockid_t ids[] = {CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE,
+					CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME};
+	int64_t prev[4] = {0, 0, 0, 0};
+	long reads = 0, back = 0;
+
+	(void)arg;
+	while (real_mono_ns() < mono_until) {
+		for (int i = 0; i < 4; i++) {
+			struct timespec ts;
+			clock_gettime(ids[i], &ts);
+			int64_t v = ns_of(&ts);
+			if (v < prev[i]) {
+				if (back < 5)
+					fprintf(stderr, "clock %d went back %lld ns\n", (int)ids[i],
+						(long long)(prev[i] - v));
+				back++;
+			}
+			prev[i] = v;
+			reads++;
+		}
+	}
+	mono_reads += reads;
+	mono_back += back;
+	return NULL;
+}
+
+static int mono_threads(double seconds)
+{
+	pthread_t th[4];
+
+	mono_until = real_mono_ns() + (int64_t)(seconds * 1e9);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, mono_reader, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	printf("reads=%ld backwards=%ld\n", (long)mono_reads, (long)mono_back);
+	return mono_back != 0;
+}
+
 int main(int argc, char **argv)
 {
 	int bad = 0;
+
+	if (argc > 2 && strcmp(argv[1], "-m") == 0)
+		return mono_threads(atof(argv[2]));
 
 	if (argc > 1)
 		wait_ms = atoll(argv[1]);
