@@ -237,6 +237,10 @@ KERNEL=$(uname -r)
 GLIBC="$(getconf GNU_LIBC_VERSION) ($(ldd --version 2>&1 | sed -n '1s/^ldd (\(.*\)).*/\1/p'))"
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null |
+           grep -v ' bench/RESULTS.md$' || true)" ]; then
+  COMMIT="$COMMIT + uncommitted changes"
+fi
 ELAPSED=$((SECONDS - START))
 export RAW MACHINE CORES KERNEL GLIBC DATE COMMIT ELAPSED ROUNDS N_REAL N_ISO \
   N_ISO_SLOW N_STRACE N_CG RB_N RB_N_ARMED REDIS_ROUNDS DELAY_N T
