@@ -195,6 +195,7 @@ static const char *fl__jkind_name(int kind)
 	case FL_J_GATE_OPEN: return "gate_open";
 	case FL_J_GATE_TIMEOUT: return "gate_timeout";
 	case FL_J_ATTACH: return "attach";
+	case FL_J_OUTCOME: return "outcome";
 	default: return "unknown";
 	}
 }
@@ -205,8 +206,8 @@ static void fl__count(struct fl_timeline *tl, const struct fl_jrec *r)
 		tl->faults++;
 		if (r->rule < FL_MAX_RULES)
 			tl->per_rule[r->rule]++;
-	} else if (r->kind == FL_J_ATTACH) {
-		tl->attaches++;
+	} else if (r->kind == FL_J_ATTACH || r->kind == FL_J_OUTCOME) {
+		tl->attaches += r->kind == FL_J_ATTACH;
 	} else {
 		tl->gates++;
 	}
@@ -244,6 +245,18 @@ void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r)
 		fputs("{\"type\":\"attach\",\"t_ms\":", f);
 		fl__put_ms(f, r->t_ns);
 		fprintf(f, ",\"pid\":%d,\"tid\":%d", (int)r->pid, (int)r->tid);
+		fl__line_end(tl);
+		return;
+	}
+	if (r->kind == FL_J_OUTCOME) {
+		/* the end of a fault whose record was written when it began */
+		fputs("{\"type\":\"outcome\",\"t_ms\":", f);
+		fl__put_ms(f, r->t_ns);
+		fprintf(f, ",\"pid\":%d,\"tid\":%d,\"rule\":%u,\"nth\":%" PRIu64
+			",\"waited_ms\":", (int)r->pid, (int)r->tid, (unsigned)r->rule, r->nth);
+		fl__put_ms(f, r->value_ns);
+		fprintf(f, ",\"ret\":%lld,\"errno\":", (long long)r->ret);
+		fl__put_errno(f, r->err);
 		fl__line_end(tl);
 		return;
 	}

@@ -406,12 +406,12 @@ static int64_t plan_eval(clockid_t id, int fam, int64_t v, const int64_t *dl,
 		if (dl) {
 			if (fn->kind == FL_CLKFN_IDENT)
 				*wait = -1;
+			else if (*dl <= f)
+				*wait = 0; /* already passed: now */
 			else if (fn->kind == FL_CLKFN_CONST)
 				*wait = *dl - f;
 			else
 				*wait = fl__clkfn_wait(fn, m - p->epoch, *dl - f);
-			if (*wait < -1)
-				*wait = 0;
 		}
 		atomic_thread_fence(memory_order_acquire);
 		if (FL_LIKELY(atomic_load_explicit(&p->seq, memory_order_relaxed) == s) ||

@@ -595,7 +595,21 @@ void fl__sleep_ns(int64_t ns)
 	errno = saved;
 }
 
-bool fl__gate_wait(const struct fl_verdict *v)
+static void journal_begin(struct fl_verdict *v, int64_t value_ns)
+{
+	if (v->journaled)
+		return;
+	fl__journal(v, FL_J_FAULT, 0, 0, value_ns);
+	v->journaled = true;
+}
+
+void fl__fault_sleep(struct fl_verdict *v, int64_t ns)
+{
+	journal_begin(v, ns);
+	fl__sleep_ns(ns);
+}
+
+bool fl__gate_wait(struct fl_verdict *v)
 {
 	struct fl_ctl *c = atomic_load(&fl__ctl);
 	unsigned t = v->until_target, op = v->until_op;
@@ -605,6 +619,8 @@ bool fl__gate_wait(const struct fl_verdict *v)
 
 	if (!c || t == 0 || t >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
 		return false;
+	if (!v->pregate) /* a pinning gate is not the fault: journal after it */
+		journal_begin(v, v->until_max_ns);
 	/* hold: the call has been made; pinning: it has passed its own gate */
 	_Atomic uint64_t *word = v->pregate ? &c->passed[t][op] : &c->counters[t][op];
 	atomic_fetch_add(&c->waiters[t][op], 1);
@@ -633,7 +649,9 @@ void fl__journal(const struct fl_verdict *v, int kind, int64_t ret, int err,
 
 	if (!c)
 		return;
-	r.t_ns = v->t_run;
+	if (v->journaled && kind == FL_J_FAULT)
+		kind = FL_J_OUTCOME;
+	r.t_ns = kind == FL_J_OUTCOME ? fl__mono_ns() - c->hdr.epoch_mono_ns : v->t_run;
 	r.pid = getpid();
 	r.tid = (int32_t)SYS(SYS_gettid);
 	r.rule = (uint16_t)v->rule;

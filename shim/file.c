@@ -100,7 +100,7 @@ static bool open_pre(unsigned t, struct fl_verdict *v, int64_t *t0)
 		errno = v->err;
 		return true;
 	case FL_FAULT_DELAY:
-		fl__sleep_ns(fl__verdict_ns(v));
+		fl__fault_sleep(v, fl__verdict_ns(v));
 		break;
 	case FL_FAULT_HOLD:
 		v->bytes = fl__gate_wait(v); /* remember for the journal */
@@ -109,7 +109,7 @@ static bool open_pre(unsigned t, struct fl_verdict *v, int64_t *t0)
 	return false;
 }
 
-static void open_post(const struct fl_verdict *v, int64_t r, int64_t t0)
+static void open_post(struct fl_verdict *v, int64_t r, int64_t t0)
 {
 	int err = r < 0 ? errno : 0;
 	int kind = FL_J_FAULT;
@@ -117,7 +117,7 @@ static void open_post(const struct fl_verdict *v, int64_t r, int64_t t0)
 	if (v->fault == FL_FAULT_NONE)
 		return;
 	if (v->fault == FL_FAULT_LATE_ACK)
-		fl__sleep_ns(fl__verdict_ns(v));
+		fl__fault_sleep(v, fl__verdict_ns(v));
 	if (v->fault == FL_FAULT_HOLD)
 		kind = v->bytes ? FL_J_GATE_OPEN : FL_J_GATE_TIMEOUT;
 	fl__journal(v, kind, r, err, fl__mono_ns() - t0);
@@ -442,7 +442,7 @@ static int close_slow(int fd)
 	} else if (v.fault == FL_FAULT_HOLD) {
 		fl__gate_wait(&v);
 	} else {
-		fl__sleep_ns(fl__verdict_ns(&v));
+		fl__fault_sleep(&v, fl__verdict_ns(&v));
 	}
 	fl__journal(&v, FL_J_FAULT, r, err, fl__verdict_ns(&v));
 	errno = err ? err : errno;

@@ -141,12 +141,18 @@ static ssize_t fail(int err)
 }
 
 /* Record the outcome of an injected fault; returns r with errno intact. */
-static ssize_t done(const struct fl_verdict *v, ssize_t r, int64_t value_ns)
+static ssize_t done(struct fl_verdict *v, ssize_t r, int64_t value_ns)
 {
 	int err = r < 0 ? errno : 0;
 	fl__journal(v, FL_J_FAULT, r, err, value_ns);
 	errno = err ? err : errno;
 	return r;
+}
+
+static bool hides_live(int64_t now)
+{
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	return c && fl__live(c, now);
 }
 
 /* A readiness hide decided earlier for this direction: still hidden
@@ -160,6 +166,8 @@ static int pending_due(int fd, struct fl_fdst *st, int dir, bool nb, ssize_t *re
 	if (!d)
 		return -1;
 	now = fl__mono_ns();
+	if (d > now && !hides_live(now))
+		d = now; /* the drill ended: due at once */
 	if (d > now && nb) {
 		*ret = fail(EAGAIN);
 		return 1;
@@ -183,7 +191,7 @@ static bool nothing_to_read(int fd)
 	return empty;
 }
 
-static ssize_t hold(struct fl_io *io, const struct fl_verdict *v, bool before)
+static ssize_t hold(struct fl_io *io, struct fl_verdict *v, bool before)
 {
 	int64_t t0 = fl__mono_ns();
 	ssize_t r = 0;
@@ -206,7 +214,7 @@ static ssize_t hold(struct fl_io *io, const struct fl_verdict *v, bool before)
 
 /* Faults on a socket: op recv (dir 0) or send (dir 1). */
 static ssize_t sock_act(struct fl_io *io, struct fl_fdst *st, int dir, bool nb,
-			const struct fl_verdict *v)
+			struct fl_verdict *v)
 {
 	int64_t ns = fl__verdict_ns(v);
 	ssize_t r;
@@ -219,7 +227,7 @@ static ssize_t sock_act(struct fl_io *io, struct fl_fdst *st, int dir, bool nb,
 			fl__hide(io->fd, dir, fl__mono_ns() + ns);
 			return done(v, fail(EAGAIN), ns);
 		}
-		fl__sleep_ns(ns);
+		fl__fault_sleep(v, ns);
 		if (v->fault == FL_FAULT_TIMEOUT)
 			return done(v, fail(EAGAIN), ns);
 		return done(v, fl__io_real(io, SIZE_MAX), ns);
@@ -237,7 +245,7 @@ static ssize_t sock_act(struct fl_io *io, struct fl_fdst *st, int dir, bool nb,
 		if (nb && st)
 			fl__hide(io->fd, dir, fl__mono_ns() + ns);
 		else
-			fl__sleep_ns(ns);
+			fl__fault_sleep(v, ns);
 		return done(v, r, ns);
 	case FL_FAULT_HOLD:
 		return hold(io, v, dir == 0);
@@ -290,7 +298,7 @@ static int snapshot_fd(int fd, unsigned rule)
 
 /* A read served from the snapshot, at the real fd's offset (which then
  * advances as the real read would have). Writes never come here. */
-static ssize_t stale_read(struct fl_io *io, const struct fl_verdict *v)
+static ssize_t stale_read(struct fl_io *io, struct fl_verdict *v)
 {
 	int saved = errno, s = snapshot_fd(io->fd, (unsigned)v->rule);
 	bool positional = io->kind == FL_IO_PREAD || io->kind == FL_IO_PREADV2;
@@ -319,18 +327,18 @@ static ssize_t stale_read(struct fl_io *io, const struct fl_verdict *v)
 
 /* Faults on a file: op read, write or fsync. An fsync failure is reported
  * after a real fsync: the shim never keeps the program's data from disk. */
-static ssize_t file_act(struct fl_io *io, const struct fl_verdict *v)
+static ssize_t file_act(struct fl_io *io, struct fl_verdict *v)
 {
 	int64_t ns = fl__verdict_ns(v);
 	ssize_t r;
 
 	switch (v->fault) {
 	case FL_FAULT_DELAY:
-		fl__sleep_ns(ns);
+		fl__fault_sleep(v, ns);
 		return done(v, fl__io_real(io, SIZE_MAX), ns);
 	case FL_FAULT_LATE_ACK:
 		r = fl__io_real(io, SIZE_MAX);
-		fl__sleep_ns(ns);
+		fl__fault_sleep(v, ns);
 		return done(v, r, ns);
 	case FL_FAULT_ERROR:
 		if (v->op == FL_OP_FSYNC)

@@ -51,6 +51,26 @@ static struct timespec ts_of(int64_t ns)
 	return (struct timespec){ns / 1000000000ll, ns % 1000000000ll};
 }
 
+/* Hides apply only while the drill is live: abort, the end of the drill or
+ * a dead controller shows everything at once. */
+static bool hides_apply(int64_t now)
+{
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	return c && fl__live(c, now);
+}
+
+/* A wait with something hidden wakes at least this often to re-check that
+ * the drill is still live (faults stop within 100 ms of an abort). */
+#define RECHECK_NS 20000000ll
+
+static int64_t wake_at(int64_t now, int64_t due, int64_t deadline)
+{
+	int64_t until = due < deadline ? due : deadline;
+	if (due != NEVER && now + RECHECK_NS < until)
+		until = now + RECHECK_NS;
+	return until;
+}
+
 /* Which directions of fd are hidden at `now`; *due gets the earliest end. */
 static unsigned hidden(int fd, int64_t now, int64_t *due, bool *fake)
 {
@@ -58,7 +78,7 @@ static unsigned hidden(int fd, int64_t now, int64_t *due, bool *fake)
 	unsigned h = 0;
 
 	*fake = false;
-	if (!st)
+	if (!st || !hides_apply(now))
 		return 0;
 	int64_t r = atomic_load(&st->rdue), w = atomic_load(&st->wdue);
 	if (r > now) {
@@ -124,7 +144,7 @@ static int poll_slow(struct pollfd *fds, nfds_t n, int64_t timeout_ns,
 	for (;;) {
 		int64_t now = fl__mono_ns(), due = NEVER;
 		int k = mask_pollfds(fds, n, now, &due, m);
-		int64_t until = due < deadline ? due : deadline;
+		int64_t until = wake_at(now, due, deadline);
 		struct timespec ts = ts_of(until - now);
 		int r = FL_REAL(ppoll)(fds, n, until == NEVER ? NULL : &ts, sigmask);
 		int err = errno;
@@ -217,7 +237,7 @@ static int select_slow(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t timeou
 	for (;;) {
 		int64_t now = fl__mono_ns(), due = NEVER;
 		int k = mask_sets(nfds, r, w, now, &due);
-		int64_t until = due < deadline ? due : deadline;
+		int64_t until = wake_at(now, due, deadline);
 		struct timespec ts = ts_of(until - now);
 		int res = FL_REAL(pselect)(nfds, r, w, e, until == NEVER ? NULL : &ts, sigmask);
 		now = fl__mono_ns();
@@ -347,7 +367,7 @@ static int epoll_slow(int epfd, struct epoll_event *evs, int max, int64_t timeou
 		for (int i = 0; i < n; i++)
 			ep_sync(epfd, fds[i], now, &due);
 		errno = saved;
-		int64_t until = due < deadline ? due : deadline;
+		int64_t until = wake_at(now, due, deadline);
 		struct timespec ts = ts_of(until - now);
 		int r = FL_REAL(epoll_pwait2)(epfd, evs, max, until == NEVER ? NULL : &ts,
 					      sigmask);

@@ -108,6 +108,8 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 	unsigned head;
 
 	v->fault = FL_FAULT_NONE;
+	v->journaled = false;
+	v->pregate = false;
 	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
 		return false;
 	v->target = (uint8_t)target;

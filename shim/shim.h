@@ -126,6 +126,7 @@ struct fl_verdict {
 	uint64_t tick;    /* market tick in force at the decision */
 	uint8_t until_target, until_op;
 	bool pregate;     /* wait for the until event before acting */
+	bool journaled;   /* its fault record is written (it began waiting) */
 	uint64_t until_nth;
 	int64_t until_max_ns;
 };
@@ -144,15 +145,20 @@ bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v);
 /* Sleep ns (futex on the block's state word): returns early when the drill
  * ends or the controller dies. Never returns EINTR (restarts). */
 void fl__sleep_ns(int64_t ns);
-/* Wait for a hold gate; returns true if the event came, false on max. */
-bool fl__gate_wait(const struct fl_verdict *v);
+/* Wait for a hold gate; returns true if the event came, false on max.
+ * Journals the fault first, so a program that dies waiting leaves it. */
+bool fl__gate_wait(struct fl_verdict *v);
+/* Journal the fault as begun (once), then sleep ns: a fault that waits is
+ * in the timeline even if the program dies before the wait ends. */
+void fl__fault_sleep(struct fl_verdict *v, int64_t ns);
 /* A targeted call happened: wake hold gates waiting on (target, op). */
 void fl__gate_kick_at(struct fl_ctl *c, unsigned target, unsigned op);
 /* Call nth of (target, op) has passed its decision (and pinning gate). */
 void fl__passed_at(struct fl_ctl *c, unsigned target, unsigned op, uint64_t nth);
 /* Append a record to the block's journal; false (and counted) when full. */
 bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec);
-/* Journal one injected fault with the call's outcome. */
+/* Journal one injected fault with the call's outcome (as an outcome record
+ * when its fault record was written when it began). */
 void fl__journal(const struct fl_verdict *v, int kind, int64_t ret, int err,
 		 int64_t value_ns);
 /* Delay value of a verdict with jitter resolved. */

@@ -128,6 +128,8 @@ enum fl_jkind {
 	FL_J_GATE_OPEN = 2,    /* a hold was released by its event */
 	FL_J_GATE_TIMEOUT = 3, /* a hold was released by max_ms */
 	FL_J_ATTACH = 4,       /* a process attached to the block */
+	FL_J_OUTCOME = 5,      /* what a fault that waited finally returned; its
+				  FL_J_FAULT record was written when it began */
 };
 
 struct fl_jrec {
