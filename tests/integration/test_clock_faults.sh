@@ -73,6 +73,18 @@ PY
 
 D=86400
 
+# 0. rules that would run a monotonic clock backwards never load
+for r in '{"clock": "monotonic", "fault": "offset", "ms": -1000}' \
+         '{"clock": "boottime", "fault": "jump", "ms": -5, "window_ms": [0, 10]}' \
+         '{"clock": "monotonic", "fault": "offset", "ms": 1000, "window_ms": [0, 10]}' \
+         '{"clock": "monotonic", "fault": "drift", "ppm": -1000000}'; do
+  printf '{"faultline": 1, "targets": {}, "rules": [%s]}\n' "$r" >"$T/bad.json"
+  rc=0; "$FL" validate "$T/bad.json" >"$T/bad.out" 2>&1 || rc=$?
+  eq "$rc" 1 "validate refuses $r"
+  rc=0; "$FL" run -p "$T/bad.json" -- true >/dev/null 2>&1 || rc=$?
+  [ "$rc" != 0 ] || fail "run accepted $r"
+done
+
 # 1. offsets: realtime -1 day (negative), monotonic +10 s, boottime +5 s
 run offset '{"faultline": 1, "seed": 1, "targets": {}, "rules": [
   {"clock": "realtime", "fault": "offset", "ms": -86400000},
