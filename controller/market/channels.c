@@ -277,6 +277,10 @@ static void liq_windows(struct mkt_model *m)
 	for (int i = 0; i < m->liq_ring_n; i++)
 		m->liq_1s += m->liq_ring[i];
 	m->liq_1s *= 1e9 / ((double)m->liq_ring_n * (double)m->p->dt_ns);
+	/* the rate a cascade keeps up over minutes, which is what a slow
+	 * custodian or a backed-up venue follows (EWMA, tau = 300 s) */
+	double dt_s = (double)m->p->dt_ns * 1e-9;
+	m->liq_5m += (1.0 - exp(-dt_s / 300.0)) * (m->liq_tick_usd / dt_s - m->liq_5m);
 	m->min_acc_usd += m->liq_tick_usd;
 	m->min_acc_units += m->liq_tick_usd / P;
 	if (++m->min_ticks * m->p->dt_ns < 60000000000ll)

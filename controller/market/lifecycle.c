@@ -193,6 +193,7 @@ void mkt_model__signals(const struct mkt_model *m, double o[MKT_SIG__COUNT])
 	o[MKT_SIG_HEDGE_FLOW_USD] = m->hedge_usd;
 	o[MKT_SIG_LIQUIDATIONS_USD] = m->liq_tick_usd;
 	o[MKT_SIG_LIQUIDATIONS_USD_PER_S] = m->liq_1s;
+	o[MKT_SIG_LIQUIDATIONS_USD_PER_S_5M] = m->liq_5m;
 	o[MKT_SIG_LIQ_QUEUE_USD] = mkt_ladder__queue_usd(m->lad, P);
 	o[MKT_SIG_INSURANCE_FUND_USD] = m->fund;
 	o[MKT_SIG_OPEN_INTEREST_USD] = mkt_ladder__oi_units(m->lad, NULL, NULL) * m->mark;

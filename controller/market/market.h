@@ -45,6 +45,7 @@ struct cJSON; /* the loader's only contact with cJSON: model code never sees it 
 	X(HEDGE_FLOW_USD, "hedge_flow_usd", "dealer hedge flow this tick, USD") \
 	X(LIQUIDATIONS_USD, "liquidations_usd", "liquidated notional this tick") \
 	X(LIQUIDATIONS_USD_PER_S, "liquidations_usd_per_s", "liquidation rate, USD/s") \
+	X(LIQUIDATIONS_USD_PER_S_5M, "liquidations_usd_per_s_5m", "liquidation rate, USD/s, EWMA over 5 min (a cascade as a whole)") \
 	X(LIQ_QUEUE_USD, "liq_queue_usd", "forced orders waiting, USD")        \
 	X(INSURANCE_FUND_USD, "insurance_fund_usd", "insurance fund, USD")     \
 	X(OPEN_INTEREST_USD, "open_interest_usd", "open interest, USD")        \

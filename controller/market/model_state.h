@@ -47,6 +47,7 @@ struct mkt_model {
 	/* ladder, engine, fund */
 	struct mkt_ladder *lad;
 	double fund, liq_tick_usd, liq_1s, min_mark, max_mark;
+	double liq_5m; /* EWMA of the liquidation rate, 5 min time constant */
 	double *liq_ring;
 	int liq_ring_n, liq_ring_i;
 	double min_acc_usd, min_acc_units, hour_usd[60], hour_units[60];
