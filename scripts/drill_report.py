@@ -272,7 +272,7 @@ if w:
         print("   %-16s %s" % (k, w[k]))
     print("   worst latency    " + ", ".join("%s %s" % kv for kv in w["worst"].items()))
     if w.get("venue_timeouts"):
-        print("   (the wallet stops trading at its first venue timeout: its venue session is unusable)")
+        print("   (after a venue timeout the wallet drops that order and reopens its venue session)")
     print("\n   verdict: %s" % ("survived: every fill settled or failed explicitly, ledger consistent"
                                if w["ok"] else "DID NOT SURVIVE: fills without an outcome"))
 else:

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """An example wallet service — the system under test. faultline never changes it.
 
-Every 250 ms it reads the market feed, places an order at the venue (one
-persistent connection), settles the fill with the custodian (a new connection
+Every 250 ms it reads the latest market price, places an order at the venue
+(one persistent session, reopened after a timeout or a reset), settles the fill with the custodian (a new connection
 per settlement, as many custody APIs do) and appends the settlement to its
 ledger with fsync before it counts it as done. It has the defences a real one
 has: connect and read timeouts, one retry, a ledger that is never half-written.
@@ -90,15 +90,14 @@ def main():
     st = Stats()
     feed = socket.create_connection(("127.0.0.1", args.feed), timeout=1.0)
     feed.settimeout(0.5)
-    feedf = Lines(feed)
-    venue = socket.create_connection(("127.0.0.1", args.venue), timeout=1.0)
-    venue.settimeout(2.0)
-    venuef = Lines(venue)
+    venue = None
     end = time.monotonic() + args.seconds
     oid = 0
     while time.monotonic() < end:
         try:
-            feedf.readline()
+            # the latest price: take whatever the feed has sent since last time
+            if not feed.recv(65536):
+                break
             st.c["feed_reads"] += 1
         except socket.timeout:
             st.c["feed_stale"] += 1
@@ -106,15 +105,25 @@ def main():
         st.c["orders"] += 1
         t0 = time.monotonic()
         try:
+            if venue is None:  # (re)open the venue session
+                venue = socket.create_connection(("127.0.0.1", args.venue), timeout=1.0)
+                venue.settimeout(2.0)
+                venuef = Lines(venue)
             venue.sendall(b"ORDER %d sell 1\n" % oid)
             fill = venuef.readline().split()
             st.lat("venue_ms", t0)
-        except socket.timeout:
+        except OSError:  # timeout, refused, reset: the session is unusable
             st.lat("venue_ms", t0)
             st.c["venue_timeouts"] += 1
-            break  # the venue session is unusable after a timeout mid-reply
+            if venue is not None:
+                venue.close()
+            venue = None
+            time.sleep(0.25)
+            continue
         if len(fill) != 3:
-            break
+            venue.close()
+            venue = None
+            continue
         st.c["fills"] += 1
         usd = float(fill[2])
         if settle(args, oid, usd, st):
