@@ -18,7 +18,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CSTD    := -std=c11 -D_GNU_SOURCE
 OPT     := -O2 -g -ffp-contract=off
 CFLAGS  ?=
-CFLAGS  += $(CSTD) $(OPT) $(WARN) -Iinclude -Icontroller -MMD -MP
+FL_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+CFLAGS  += $(CSTD) $(OPT) $(WARN) -Iinclude -Icontroller -MMD -MP -DFL_VERSION='"$(FL_VERSION)"'
 ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer
 ifeq ($(SAN),address)
