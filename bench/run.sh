@@ -117,8 +117,16 @@ FAST_CFGS=(native preload idle armed matched fiu fiu_armed)
 STRACE_CFGS=(strace strace_armed strace_matched)
 
 say "1/6 per-call cost, real calls: ${#FAST_CFGS[@]} configurations x $ROUNDS rounds"
+# in_order R CFG…: the configurations, reversed on even rounds, so a drift
+# in the machine's load does not always favour the ones that run first.
+in_order() {
+  local r=$1 i; shift
+  if [ $((r % 2)) = 1 ]; then printf '%s\n' "$@"; return; fi
+  for ((i = $#; i > 0; i--)); do printf '%s\n' "${!i}"; done
+}
+
 for r in $(seq "$ROUNDS"); do
-  for c in "${FAST_CFGS[@]}"; do calls real "$c" "$N_REAL"; done
+  for c in $(in_order "$r" "${FAST_CFGS[@]}"); do calls real "$c" "$N_REAL"; done
 done
 for r in $(seq 3); do
   for c in "${STRACE_CFGS[@]}"; do calls real "$c" "$N_STRACE"; done
@@ -126,8 +134,8 @@ done
 
 say "2/6 the shim alone (no-syscall stub) [$((SECONDS - START)) s]"
 for r in $(seq "$ROUNDS"); do
-  for c in native preload idle fiu fiu_armed; do calls iso "$c" "$N_ISO"; done
-  for c in armed matched; do calls iso "$c" "$N_ISO_SLOW"; done
+  for c in $(in_order "$r" native preload idle fiu fiu_armed); do calls iso "$c" "$N_ISO"; done
+  for c in $(in_order "$r" armed matched); do calls iso "$c" "$N_ISO_SLOW"; done
 done
 
 say "3/6 instructions (callgrind) and system calls (strace -c) per call [$((SECONDS - START)) s]"
