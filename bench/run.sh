@@ -214,8 +214,10 @@ for r in $(seq "$REDIS_ROUNDS"); do
   # alternate which goes first: a drift in the machine's load cancels out
   if [ $((r % 2)) = 1 ]; then order=(native idle); else order=(idle native); fi
   for c in "${order[@]}"; do redis "$c" "$RB_N"; done
-  redis native "$RB_N_ARMED" armed_base # the optional armed row: shorter runs
-  redis armed "$RB_N_ARMED"
+  # the optional armed row: shorter runs, against not-loaded runs as long
+  for c in $(in_order "$r" armed_base armed); do
+    if [ "$c" = armed ]; then redis armed "$RB_N_ARMED"; else redis native "$RB_N_ARMED" armed_base; fi
+  done
 done
 
 say "5/6 delay accuracy [$((SECONDS - START)) s]"
