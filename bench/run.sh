@@ -70,6 +70,7 @@ trap cleanup EXIT
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 START=$SECONDS
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -252,7 +253,8 @@ if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null |
   COMMIT="$COMMIT + uncommitted changes"
 fi
 ELAPSED=$((SECONDS - START))
-export RAW MACHINE CORES KERNEL GLIBC DATE COMMIT ELAPSED ROUNDS N_REAL N_ISO \
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+export LOAD0 LOAD1 RAW MACHINE CORES KERNEL GLIBC DATE COMMIT ELAPSED ROUNDS N_REAL N_ISO \
   N_ISO_SLOW N_STRACE N_CG RB_N RB_N_ARMED REDIS_ROUNDS DELAY_N T
 python3 - >"$OUT" <<'PY'
 import math, os, statistics as st
@@ -346,7 +348,8 @@ p("")
 p(f"Written by `make bench` (bench/run.sh) — do not edit by hand. {E['DATE']}, commit "
   f"`{E['COMMIT']}`, {int(E['ELAPSED'])} s.")
 p("")
-p(f"Machine: {E['MACHINE']}, {E['CORES']} cores, kernel {E['KERNEL']}, {E['GLIBC']}. "
+p(f"Machine: {E['MACHINE']}, {E['CORES']} cores, kernel {E['KERNEL']}, {E['GLIBC']}; load "
+  f"average {E['LOAD0']} at the start, {E['LOAD1']} at the end. "
   "A shared virtual machine (other builds and tests run beside us; page-table isolation "
   "makes a system call cost ~1–2 µs here): every comparison is made side by side in "
   "one run, configurations interleaved round by round, and reported as a difference or "
