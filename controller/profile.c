@@ -456,6 +456,13 @@ void fl_profile_publish(const struct fl_profile *p, struct fl_ctl *ctl)
 	memset(&ctl->targets[0], 0, sizeof(ctl->targets[0]));
 	for (uint32_t i = 0; i < FL_MAX_RULES; i++)
 		publish_rule(p, ctl, i, tail);
+	memset(ctl->watched, 0, sizeof(ctl->watched));
+	for (uint32_t i = 0; i < p->nrules && i < FL_MAX_RULES; i++) {
+		const struct fl_rule *r = &p->rules[i];
+		if ((r->flags & FL_RF_UNTIL) && r->fault != FL_FAULT_HOLD &&
+		    r->until_target < FL_MAX_TARGETS && r->until_op < FL_OP__COUNT)
+			ctl->watched[r->until_target][r->until_op] = 1;
+	}
 	ctl->hdr.ntargets = p->ntargets;
 	ctl->hdr.nrules = p->nrules;
 	atomic_store_explicit(&ctl->hdr.gen, gen + 1, memory_order_release);

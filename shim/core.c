@@ -441,8 +441,33 @@ void fl__attach_poll(void)
 	atomic_flag_clear(&attach_lock);
 }
 
+/* pid and tid of journal records, cached: a matched call must not pay two
+ * system calls for them. Reset in a forked child (its only thread is the
+ * one that forked). */
+static _Atomic pid_t cached_pid;
+static __thread pid_t cached_tid;
+
+static pid_t my_pid(void)
+{
+	pid_t p = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+	if (!p) {
+		p = getpid();
+		atomic_store_explicit(&cached_pid, p, memory_order_relaxed);
+	}
+	return p;
+}
+
+static pid_t my_tid(void)
+{
+	if (!cached_tid)
+		cached_tid = (pid_t)SYS(SYS_gettid);
+	return cached_tid;
+}
+
 static void atfork_child(void)
 {
+	atomic_store(&cached_pid, 0);
+	cached_tid = 0;
 	atomic_flag_clear(&pend_lock);
 	atomic_flag_clear(&attach_lock);
 }
@@ -605,6 +630,8 @@ static void journal_begin(struct fl_verdict *v, int64_t value_ns)
 
 void fl__fault_sleep(struct fl_verdict *v, int64_t ns)
 {
+	if (ns <= 0)
+		return; /* nothing to wait for: one record, written after */
 	journal_begin(v, ns);
 	fl__sleep_ns(ns);
 }
@@ -652,8 +679,8 @@ void fl__journal(const struct fl_verdict *v, int kind, int64_t ret, int err,
 	if (v->journaled && kind == FL_J_FAULT)
 		kind = FL_J_OUTCOME;
 	r.t_ns = kind == FL_J_OUTCOME ? fl__mono_ns() - c->hdr.epoch_mono_ns : v->t_run;
-	r.pid = getpid();
-	r.tid = (int32_t)SYS(SYS_gettid);
+	r.pid = my_pid();
+	r.tid = (int32_t)my_tid();
 	r.rule = (uint16_t)v->rule;
 	r.target = v->target;
 	r.op = v->op;

@@ -253,26 +253,34 @@ static ssize_t sock_act(struct fl_io *io, struct fl_fdst *st, int dir, bool nb,
 	return fl__io_real(io, SIZE_MAX);
 }
 
+/* Is the call non-blocking? Asked only when the answer matters (it costs
+ * a system call): a send with no fault never needs it. */
+static bool io_nb(const struct fl_io *io, int *known)
+{
+	if (*known < 0)
+		*known = fl__nonblock(io->fd, io->kind >= FL_IO_RECVFROM ? io->flags : 0);
+	return *known;
+}
+
 static ssize_t sock_io(struct fl_io *io, unsigned t)
 {
-	int dir = fl_io_reads(io) ? 0 : 1;
+	int dir = fl_io_reads(io) ? 0 : 1, nb = -1;
 	struct fl_fdst *st = fl__fdst(io->fd);
-	bool nb = fl__nonblock(io->fd, io->kind >= FL_IO_RECVFROM ? io->flags : 0);
 	struct fl_verdict v;
 	ssize_t r;
 
 	if (st && atomic_load(&st->reset))
 		return dir ? fail(EPIPE) : 0; /* we reset it: EOF / broken pipe */
-	if (st) {
-		int p = pending_due(io->fd, st, dir, nb, &r);
+	if (st && (atomic_load(&st->rdue) || atomic_load(&st->wdue))) {
+		int p = pending_due(io->fd, st, dir, io_nb(io, &nb), &r);
 		if (p >= 0)
 			return p == 1 ? r : fl__io_real(io, SIZE_MAX);
 	}
-	if (dir == 0 && nb && nothing_to_read(io->fd))
+	if (dir == 0 && io_nb(io, &nb) && nothing_to_read(io->fd))
 		return fl__io_real(io, SIZE_MAX);
 	if (!fl__decide(t, dir ? FL_OP_SEND : FL_OP_RECV, &v))
 		return fl__io_real(io, SIZE_MAX);
-	return sock_act(io, st, dir, nb, &v);
+	return sock_act(io, st, dir, io_nb(io, &nb), &v);
 }
 
 #define STALE_NO_SNAPSHOT (-2)

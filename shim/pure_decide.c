@@ -68,7 +68,11 @@ static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
 void fl__passed_at(struct fl_ctl *c, unsigned t, unsigned op, uint64_t nth)
 {
 	_Atomic uint64_t *w = &c->passed[t][op];
-	uint64_t cur = atomic_load_explicit(w, memory_order_relaxed);
+	uint64_t cur;
+
+	if (!c->watched[t][op])
+		return; /* no pinning gate waits on this counter */
+	cur = atomic_load_explicit(w, memory_order_relaxed);
 
 	while (cur < nth && !atomic_compare_exchange_weak(w, &cur, nth))
 		;

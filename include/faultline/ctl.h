@@ -228,6 +228,9 @@ struct fl_ctl {
 	 * call counted but still waiting at its own gate does not open the
 	 * next one. Low 32 bits are a futex word, like counters. */
 	_Atomic uint64_t passed[FL_MAX_TARGETS][FL_OP__COUNT];
+	/* 1 where some pinning gate waits on passed[t][op]: only those
+	 * counters are kept (an untouched one costs a targeted call nothing) */
+	uint8_t watched[FL_MAX_TARGETS][FL_OP__COUNT];
 	struct fl_clockstate clock;
 	struct fl_journal journal;
 };
