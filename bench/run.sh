@@ -13,7 +13,8 @@
 #      (strace -c) of the shim's paths: deterministic cross-checks;
 #   4. redis-benchmark, redis-server not loaded / loaded idle / armed;
 #   5. accuracy of injected 10 ms and 100 ms recv delays (bench_delay);
-#   6. other engineers' benchmarks, if built: bench_market, bench_clock.
+#   6. other engineers' benchmarks, if built: bench_market, bench_clock,
+#      and bench/bench_controller.sh (controller CPU at 1 kHz, tick -> shim).
 #
 # Knobs (environment): O (build dir), BENCH_ROUNDS (5), BENCH_N (calls per
 # kind per round, real calls: 100000), BENCH_QUICK=1 (small everything, to
@@ -239,6 +240,9 @@ for b in bench_market bench_clock; do
     timeout 90 "$O/bench/$b" >"$T/$b.out" 2>"$T/$b.err" || echo "(exit status $?)" >>"$T/$b.out"
   fi
 done
+# the controller at 1 kHz ticks and tick -> shim latency (a markdown section)
+O="$O" timeout 120 "$ROOT/bench/bench_controller.sh" >"$T/controller.md" 2>"$T/controller.err" ||
+  echo "(bench_controller.sh failed: $(tail -n 3 "$T/controller.err"))" >>"$T/controller.md"
 
 # ---- RESULTS.md ---------------------------------------------------------------
 # (no `| head` here: with pipefail, a writer killed by SIGPIPE would stop us)
@@ -688,6 +692,10 @@ for b, title in (("bench_market", "bench_market (the market model)"),
         p("```")
     else:
         p(f"Not built: no `$O/bench/{b}`.")
+    p("")
+f = os.path.join(E["T"], "controller.md")
+if os.path.exists(f):
+    p(open(f).read().rstrip("\n"))
     p("")
 print("\n".join(out))
 PY
