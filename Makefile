@@ -116,6 +116,9 @@ bench: all $(BENCH_BIN)
 install: all
 	install -D -m 0755 $(O)/faultline $(DESTDIR)$(PREFIX)/bin/faultline
 	install -D -m 0644 $(O)/libfaultline.so $(DESTDIR)$(PREFIX)/lib/faultline/libfaultline.so
+	install -d $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history
+	install -m 0644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/
+	install -m 0644 scenarios/history/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history/
 
 clean:
 	rm -rf build build-*
