@@ -190,7 +190,6 @@ int64_t fl__mono_ns(void)
 /* ---- (2) the fd table ---------------------------------------------------- */
 
 uint8_t fl__fdtab[FL_FDTAB_SIZE];
-__thread int fl__busy;
 static _Atomic int fdtab_max = -1;       /* highest slot ever written */
 static _Atomic uint32_t attach_gen;      /* bumped when the table is reset */
 static struct fl_fdst *_Atomic fdst_tab; /* FL_FDST_MAX entries, mmap'd */
@@ -256,7 +255,6 @@ static void fdst_clear(int fd)
 	atomic_store(&s->fake_conn, 0);
 	atomic_store(&s->ep_hidden, 0);
 	atomic_store(&s->ep_fd, 0);
-	atomic_store(&s->stale_from, 0);
 }
 
 void fl__fd_forget(int fd)

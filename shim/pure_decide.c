@@ -12,6 +12,7 @@
  */
 #include <limits.h>
 #include <linux/futex.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -169,6 +170,8 @@ int64_t fl__verdict_ns(const struct fl_verdict *v)
 	return v->ns > 0 ? v->ns : 0;
 }
 
+_Static_assert(offsetof(struct fl_jrec, seq) == 0, "the journal copy skips seq first");
+
 /* Vyukov bounded MPMC enqueue (single consumer): see ctl.h. */
 bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec)
 {
@@ -192,19 +195,9 @@ bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec)
 			pos = atomic_load_explicit(&j->head, memory_order_relaxed);
 		}
 	}
-	s->t_ns = rec->t_ns;
-	s->pid = rec->pid;
-	s->tid = rec->tid;
-	s->rule = rec->rule;
-	s->target = rec->target;
-	s->op = rec->op;
-	s->fault = rec->fault;
-	s->kind = rec->kind;
-	s->nth = rec->nth;
-	s->ret = rec->ret;
-	s->err = rec->err;
-	s->tick = rec->tick;
-	s->value_ns = rec->value_ns;
+	/* every field but the sequence, which publishes them */
+	memcpy((char *)s + sizeof(s->seq), (const char *)rec + sizeof(rec->seq),
+	       sizeof(*s) - sizeof(s->seq));
 	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
 	return true;
 }

@@ -57,7 +57,6 @@ struct fl_fdst {
 	_Atomic int32_t ep_fd;    /* epoll instance it is registered in, -1 */
 	uint32_t ep_events;
 	uint64_t ep_data;
-	_Atomic int64_t stale_from; /* socket stale window: data withheld */
 };
 
 /* State of fd, allocated on first use; NULL when fd is out of range or the
@@ -176,8 +175,6 @@ void fl__reset_conn(int fd);
 
 void fl__resolve(void);
 
-/* Re-entry guard: set while the shim itself calls into libc. */
-extern __thread int fl__busy;
 
 /* ---- clocks (clock.c; pure math in pure_clock.c) ------------------------ */
 /* The fake value of a clock family (enum fl_clock_id) is a pure function of

@@ -168,14 +168,6 @@ struct fl_journal {
 	struct fl_jrec slot[FL_JOURNAL_SLOTS];
 };
 
-/* Clock state published by the controller (issue: time and order). Each
- * clock's value is derived in the shim from the real clock r (run time):
- *   fake(r) = r + offset_ns + drift applied since drift_from_ns ... */
-struct fl_clockstate {
-	_Atomic uint32_t active; /* 0: clocks untouched (one load on the fast path) */
-	uint32_t pad;
-	uint8_t reserved[248];
-};
 
 struct fl_hdr {
 	uint64_t magic;            /* FL_CTL_MAGIC, stored last */
@@ -231,7 +223,6 @@ struct fl_ctl {
 	/* 1 where some pinning gate waits on passed[t][op]: only those
 	 * counters are kept (an untouched one costs a targeted call nothing) */
 	uint8_t watched[FL_MAX_TARGETS][FL_OP__COUNT];
-	struct fl_clockstate clock;
 	struct fl_journal journal;
 };
 
