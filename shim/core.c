@@ -281,6 +281,7 @@ void fl__fd_dup(int oldfd, int newfd)
  * reset in a forked child, where the holder thread no longer exists). */
 #define PEND_MAX 256
 _Atomic int fl__npending;
+static int waiting_bias; /* 1 while a block is awaited (under pend_lock) */
 static atomic_flag pend_lock = ATOMIC_FLAG_INIT;
 static int pend_fds[PEND_MAX];
 static int pend_n;
@@ -304,7 +305,7 @@ void fl__pending_add(int fd)
 		;
 	if (i == pend_n && pend_n < PEND_MAX)
 		pend_fds[pend_n++] = fd;
-	atomic_store(&fl__npending, pend_n);
+	atomic_store(&fl__npending, pend_n + waiting_bias);
 	pend_lock_drop();
 }
 
@@ -316,8 +317,23 @@ void fl__pending_del(int fd)
 			pend_fds[i] = pend_fds[--pend_n];
 			break;
 		}
-	atomic_store(&fl__npending, pend_n);
+	atomic_store(&fl__npending, pend_n + waiting_bias);
 	pend_lock_drop();
+}
+
+/* Readiness calls take their slow path while a block is awaited too, so
+ * their fast path stays one load and one compare (fl__npending == 0). */
+static void set_waiting(int on)
+{
+	pend_lock_take();
+	waiting_bias = on;
+	atomic_store(&fl__npending, pend_n + waiting_bias);
+	pend_lock_drop();
+}
+
+int fl__nhidden(void)
+{
+	return atomic_load(&fl__npending) - (atomic_load(&fl__mode) == FL_MODE_WAITING);
 }
 
 int fl__pending_list(int *out, int max)
@@ -413,6 +429,7 @@ static void try_attach(void)
 	fdtab_reset();
 	atomic_store(&fl__ctl, c);
 	atomic_store(&fl__mode, FL_MODE_ON);
+	set_waiting(0);
 	attach_journal(c);
 }
 
@@ -485,6 +502,7 @@ __attribute__((constructor(101))) static void fl_init(void)
 	}
 	memcpy(ctl_path, p, strlen(p) + 1);
 	atomic_store(&fl__mode, FL_MODE_WAITING);
+	set_waiting(1);
 	try_attach();
 	errno = saved;
 }

@@ -30,13 +30,11 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 static bool nothing_pending(void)
 {
-	if (FL_LIKELY(atomic_load_explicit(&fl__npending, memory_order_relaxed) == 0)) {
-		if (FL_UNLIKELY(atomic_load_explicit(&fl__mode, memory_order_relaxed) ==
-				FL_MODE_WAITING))
-			fl__attach_poll();
+	if (FL_LIKELY(atomic_load_explicit(&fl__npending, memory_order_relaxed) == 0))
 		return true;
-	}
-	return false;
+	if (atomic_load_explicit(&fl__mode, memory_order_relaxed) == FL_MODE_WAITING)
+		fl__attach_poll(); /* a drill may have started: attach lazily */
+	return fl__nhidden() == 0;
 }
 
 static int64_t deadline_of(int64_t timeout_ns)

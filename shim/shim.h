@@ -68,7 +68,11 @@ void fl__fd_forget(int fd);
 void fl__fd_dup(int oldfd, int newfd);
 
 /* Number of fds with a pending readiness hide, and their list. */
+/* Pending hides, plus 1 while a block is awaited: 0 means every
+ * readiness call may go straight to the kernel. */
 extern _Atomic int fl__npending;
+/* Pending hides alone. */
+int fl__nhidden(void);
 void fl__pending_add(int fd);
 /* Fill `out` with up to max fds that have a pending hide. */
 int fl__pending_list(int *out, int max);
