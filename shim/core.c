@@ -614,6 +614,12 @@ bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v)
 	return true;
 }
 
+bool fl__hides_apply(int64_t now)
+{
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	return c && fl__live(c, now);
+}
+
 static void futex_wait(void *addr, uint32_t val, int64_t ns)
 {
 	struct timespec ts = {ns / 1000000000ll, ns % 1000000000ll};

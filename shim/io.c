@@ -149,12 +149,6 @@ static ssize_t done(struct fl_verdict *v, ssize_t r, int64_t value_ns)
 	return r;
 }
 
-static bool hides_live(int64_t now)
-{
-	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
-	return c && fl__live(c, now);
-}
-
 /* A readiness hide decided earlier for this direction: still hidden
  * (EAGAIN, or sleep when blocking), or due now (make the real call, not
  * counted again). Returns 1 when the caller should return *ret. */
@@ -166,7 +160,7 @@ static int pending_due(int fd, struct fl_fdst *st, int dir, bool nb, ssize_t *re
 	if (!d)
 		return -1;
 	now = fl__mono_ns();
-	if (d > now && !hides_live(now))
+	if (d > now && !fl__hides_apply(now))
 		d = now; /* the drill ended: due at once */
 	if (d > now && nb) {
 		*ret = fail(EAGAIN);

@@ -182,8 +182,7 @@ static int accept_pending(int fd, bool *handled)
 	if (!d)
 		return 0;
 	now = fl__mono_ns();
-	struct fl_ctl *c = atomic_load(&fl__ctl);
-	if (d > now && !(c && fl__live(c, now)))
+	if (d > now && !fl__hides_apply(now))
 		d = now; /* the drill ended: due at once */
 	if (d > now && fl__nonblock(fd, 0)) {
 		*handled = true;

@@ -49,14 +49,6 @@ static struct timespec ts_of(int64_t ns)
 	return (struct timespec){ns / 1000000000ll, ns % 1000000000ll};
 }
 
-/* Hides apply only while the drill is live: abort, the end of the drill or
- * a dead controller shows everything at once. */
-static bool hides_apply(int64_t now)
-{
-	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
-	return c && fl__live(c, now);
-}
-
 /* A wait with something hidden wakes at least this often to re-check that
  * the drill is still live (faults stop within 100 ms of an abort). */
 #define RECHECK_NS 20000000ll
@@ -76,7 +68,7 @@ static unsigned hidden(int fd, int64_t now, int64_t *due, bool *fake)
 	unsigned h = 0;
 
 	*fake = false;
-	if (!st || !hides_apply(now))
+	if (!st || !fl__hides_apply(now))
 		return 0;
 	int64_t r = atomic_load(&st->rdue), w = atomic_load(&st->wdue);
 	if (r > now) {

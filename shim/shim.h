@@ -67,6 +67,10 @@ void fl__fd_forget(int fd);
 /* Copy the class of oldfd to newfd (dup family). */
 void fl__fd_dup(int oldfd, int newfd);
 
+/* Do readiness hides still apply at `now`? Only while the drill is live:
+ * an abort, the drill's end or a dead controller shows everything. */
+bool fl__hides_apply(int64_t now);
+
 /* Number of fds with a pending readiness hide, and their list. */
 /* Pending hides, plus 1 while a block is awaited: 0 means every
  * readiness call may go straight to the kernel. */
