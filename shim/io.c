@@ -152,7 +152,7 @@ static ssize_t done(struct fl_verdict *v, ssize_t r, int64_t value_ns)
 /* A readiness hide decided earlier for this direction: still hidden
  * (EAGAIN, or sleep when blocking), or due now (make the real call, not
  * counted again). Returns 1 when the caller should return *ret. */
-static int pending_due(int fd, struct fl_fdst *st, int dir, bool nb, ssize_t *ret)
+int fl__pending_due(int fd, struct fl_fdst *st, int dir, bool nb, ssize_t *ret)
 {
 	_Atomic int64_t *due = dir ? &st->wdue : &st->rdue;
 	int64_t d = atomic_load(due), now;
@@ -266,7 +266,7 @@ static ssize_t sock_io(struct fl_io *io, unsigned t)
 	if (st && atomic_load(&st->reset))
 		return dir ? fail(EPIPE) : 0; /* we reset it: EOF / broken pipe */
 	if (st && (atomic_load(&st->rdue) || atomic_load(&st->wdue))) {
-		int p = pending_due(io->fd, st, dir, io_nb(io, &nb), &r);
+		int p = fl__pending_due(io->fd, st, dir, io_nb(io, &nb), &r);
 		if (p >= 0)
 			return p == 1 ? r : fl__io_real(io, SIZE_MAX);
 	}

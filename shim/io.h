@@ -60,6 +60,10 @@ ssize_t fl__io_real(struct fl_io *io, size_t cap);
 void fl__fd_set(int fd, unsigned cls);
 /* Is fd in non-blocking mode (or the call asks for MSG_DONTWAIT)? */
 bool fl__nonblock(int fd, int msgflags);
+/* A readiness hide decided earlier for direction dir of fd: -1 none; 1
+ * still hidden and non-blocking (return *ret, EAGAIN); 0 due now (slept
+ * first when blocking): make the real call, not decided or counted again. */
+int fl__pending_due(int fd, struct fl_fdst *st, int dir, bool nb, ssize_t *ret);
 /* Hide readability (dir 0) or writability (dir 1) of fd until `due`. */
 void fl__hide(int fd, int dir, int64_t due);
 

@@ -172,30 +172,6 @@ static int accept_act(int fd, struct sockaddr *a, socklen_t *l, int flags,
 	return r;
 }
 
-/* A pending readiness hide on a listener: EAGAIN, or sleep, then accept. */
-static int accept_pending(int fd, bool *handled)
-{
-	struct fl_fdst *st = fl__fdst(fd);
-	int64_t d = st ? atomic_load(&st->rdue) : 0, now;
-
-	*handled = false;
-	if (!d)
-		return 0;
-	now = fl__mono_ns();
-	if (d > now && !fl__hides_apply(now))
-		d = now; /* the drill ended: due at once */
-	if (d > now && fl__nonblock(fd, 0)) {
-		*handled = true;
-		errno = EAGAIN;
-		return -1;
-	}
-	if (d > now)
-		fl__sleep_ns(d - now);
-	atomic_store(&st->rdue, 0);
-	fl__pending_del(fd);
-	return 0;
-}
-
 /* Would a non-blocking accept find nothing? Such calls are not counted, so
  * "the 3rd accept" does not depend on how often a server polls. */
 static bool nothing_to_accept(int fd)
@@ -209,8 +185,8 @@ static bool nothing_to_accept(int fd)
 static int accept_slow(int fd, struct sockaddr *a, socklen_t *l, int flags)
 {
 	unsigned t = fl__class(fd);
+	struct fl_fdst *st = fl__fdst(fd);
 	struct fl_verdict v;
-	bool handled;
 	int r;
 
 	fl__attach_poll();
@@ -220,9 +196,18 @@ static int accept_slow(int fd, struct sockaddr *a, socklen_t *l, int flags)
 			fl__fd_forget(r);
 		return r;
 	}
-	r = accept_pending(fd, &handled);
-	if (handled)
+	if (st && atomic_load(&st->rdue)) { /* a delayed accept, due or not */
+		ssize_t pr;
+		int p = fl__pending_due(fd, st, 0, fl__nonblock(fd, 0), &pr);
+		if (p == 1)
+			return (int)pr;
+		r = FL_REAL(accept4)(fd, a, l, flags);
+		if (r >= 0) {
+			fl__fd_forget(r);
+			fl__classify(r);
+		}
 		return r;
+	}
 	if (fl__nonblock(fd, 0) && nothing_to_accept(fd))
 		return FL_REAL(accept4)(fd, a, l, flags); /* EAGAIN, not counted */
 	if (fl__decide(t, FL_OP_ACCEPT, &v))
