@@ -219,7 +219,7 @@ void mkt_model__funding(struct mkt_model *m)
  * the bid thinned and the spread widened in a sell-off.
  *
  * M is where the market makers' willingness to quote sets it:
- *   Mbar = 1 / (1 + w_v max(0, sigma/sigma0 - 1) + w_i (inv/cap)^2
+ *   Mbar = 1 / (1 + w_v max(0, sigma/sigma0 - 1) + w_i |inv|/cap
  *               + w_f |one-way flow| / D0)
  * from realized vol (Nagel 2012: liquidity provision retreats with vol),
  * their inventory (Ho & Stoll 1981; Kirilenko, Kyle, Samadi & Tuzun 2017:
@@ -261,7 +261,7 @@ void mkt_model__liquidity(struct mkt_model *m)
 		xi = m->mm_inv / m->mm_cap;
 		xf = fabs(m->flow_ewma) * 60.0 / p->depth_usd;
 		mbar = 1.0 / (1.0 + p->mm_vol_sens * fmax(0.0, ratio - 1.0) +
-			      p->mm_inv_sens * xi * xi + p->mm_flow_sens * xf);
+			      p->mm_inv_sens * fabs(xi) + p->mm_flow_sens * xf);
 		k = mbar < m->mm ? m->mm_wd_decay : m->mm_decay;
 		m->mm = mbar + (m->mm - mbar) * k +
 			p->mm_noise * sqrt(1 - m->mm_decay * m->mm_decay) * z;

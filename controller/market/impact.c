@@ -13,14 +13,16 @@
  *  - transient, the gap the flow has dug in the book, a function of the
  *    memory Q and of the book's state now:
  *        |Q| <= D:  g = band |Q| / D                 depth walking
- *        |Q| >  D:  g = band + Y sigma_D (sqrt(|Q|/V_D) - sqrt(D/V_D))
+ *        |Q| >  D:  g = band (1 + 2Y (sqrt(|Q|/D) - 1))
  *    the square-root law beyond the visible book (Torre 1997; Bouchaud,
- *    Bonart, Donier & Gould 2018), D the side's visible depth within `band`
- *    of mid, sigma_D the daily realized vol, V_D the daily volume scaled by
- *    the liquidity state (depth / D0: the same books that thin in a crash
- *    carry the volume). The displacement applied is kept (tr) and set to
- *    g(Q) every tick, so the gap deepens when the book thins under it and
- *    closes as the memory decays.
+ *    Bonart, Donier & Gould 2018) in its latent-order-book form: a book
+ *    whose density grows linearly away from mid holds Q ~ Delta^2, so the
+ *    move is band sqrt(Q/D) with the scale set by D, the side's visible
+ *    depth within `band` of mid (Donier et al. 2015); Y = 0.5 is that form
+ *    exactly (continuous in value and slope at D), larger Y a steeper book
+ *    beyond the visible one. The displacement applied is kept (tr) and set
+ *    to g(Q) every tick, so the gap deepens when the book thins under it
+ *    (market makers withdrawing) and closes as the memory decays.
  *
  * Fast selling moves price more than slow: selling X within the resilience
  * time leaves a memory ~X and a gap g(X) on top of the permanent part; the
@@ -46,7 +48,7 @@ static struct imp coef(const struct mkt_model *m, int leg, double Q)
 		D *= p->perp_depth_ratio;
 		V *= p->perp_volume_ratio;
 	}
-	return (struct imp){ D, p->depth_band / D, p->impact_y * sd / sqrt(V),
+	return (struct imp){ D, p->depth_band / D, 2 * p->impact_y * p->depth_band / sqrt(D),
 			     p->impact_permanent * sd / V };
 }
 

@@ -95,7 +95,7 @@ static void init_state(struct mkt_model *m)
 	m->next_fund_ns = (int64_t)llround(p->fund_interval_s * 1e9);
 	m->min_mark = m->max_mark = S0;
 	m->flip = NAN;
-	m->mm_cap = p->mm_capital_usd > 0 ? p->mm_capital_usd : 5 * p->depth_usd;
+	m->mm_cap = p->mm_capital_usd > 0 ? p->mm_capital_usd : 20 * p->depth_usd;
 	m->vb_left = p->value_capital_usd;
 	m->anchor_x = log(S0);
 	m->depth_ew = m->min_depth_ew = m->depth;

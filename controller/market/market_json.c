@@ -557,10 +557,37 @@ static void read_price(struct fl_jctx *c, const cJSON *m, const char *path,
 		fl_jerr(c, fl_jpath_key(&kp, gp.s, "nu"), "expected 0 (Gaussian) or a number > 2; got %g", p->nu);
 }
 
+/* "sources" and "calibration": documentation the model does not read (where
+ * each parameter comes from; published vs modelled figures). Nested objects
+ * whose leaves are strings or numbers. */
+static void check_notes(struct fl_jctx *c, const cJSON *o, const char *path)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, o) {
+		struct fl_jpath kp;
+		fl_jpath_key(&kp, path, it->string ? it->string : "?");
+		if (cJSON_IsObject(it))
+			check_notes(c, it, kp.s);
+		else if (!cJSON_IsString(it) && !cJSON_IsNumber(it))
+			fl_jerr(c, kp.s, "expected a string, a number or an object of them; got %s", fl_json_type(it));
+	}
+}
+
+static void read_notes(struct fl_jctx *c, const cJSON *m, const char *path,
+		       const char *key)
+{
+	const cJSON *o = fl_json_obj(c, m, path, key, false);
+	struct fl_jpath kp;
+
+	if (o)
+		check_notes(c, o, fl_jpath_key(&kp, path, key));
+}
+
 int mkt_params__from_json(struct fl_jctx *c, const struct cJSON *market,
 			  const char *path, struct mkt_params *p)
 {
-	static const char *const keys[] = { "dt_ms", "duration_s", "duration_h", "feedback", "price", "jumps", "rates", "vol", "book", "book_grid", "dealers", "liquidity", "ladder", "perp", "venues", "shocks", "value", "mechanisms", NULL };
+	static const char *const keys[] = { "dt_ms", "duration_s", "duration_h", "feedback", "price", "jumps", "rates", "vol", "book", "book_grid", "dealers", "liquidity", "ladder", "perp", "venues", "shocks", "value", "mechanisms", "sources", "calibration", NULL };
 	struct fl_jpath gp;
 	char why[256];
 	int before = c->nerr;
@@ -583,6 +610,8 @@ int mkt_params__from_json(struct fl_jctx *c, const struct cJSON *market,
 	read_book(c, market, path, p);
 	read_grid(c, market, path, p);
 	read_shocks(c, market, path, p);
+	read_notes(c, market, path, "sources");
+	read_notes(c, market, path, "calibration");
 	if (c->nerr == before && mkt_params__check(p, why, sizeof(why)))
 		fl_jerr(c, path, "expected a consistent market: %s", why);
 	return c->nerr == before ? 0 : -EINVAL;

@@ -130,8 +130,8 @@ static void shock_flows(struct mkt_model *m, int64_t t)
  * 1 - 2^{-dt/h} of the gap per tick) and limited capital, which they recycle
  * as their positions converge (unwind half-life). They size the trade so its
  * perp-leg impact closes half the wanted move (the spot leg does the rest).
- * Their capital is funded like the market makers' and shrinks with their
- * participation (funding liquidity: Brunnermeier & Pedersen 2009; limits
+ * Half their capital is funded like the market makers' and shrinks with
+ * their participation (funding liquidity: Brunnermeier & Pedersen 2009; limits
  * of arbitrage: Shleifer & Vishny 1997), so in a cascade the perp can trade
  * at a discount. Fair basis: He & Manela F/S = kappa/(kappa - (r - q)) plus
  * the premium. */
@@ -139,7 +139,7 @@ static void arbitrage(struct mkt_model *m)
 {
 	const struct mkt_params *p = m->p;
 	double dev = (m->y - m->x) - m->basis_fair, want, q, pos;
-	double cap = p->arb_capital_usd * m->mm;
+	double cap = p->arb_capital_usd * (0.5 + 0.5 * m->mm);
 
 	m->arb_pos *= m->arb_unwind;
 	if (!p->feedback || !p->on.arbitrage || dev == 0 ||

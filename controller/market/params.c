@@ -52,7 +52,7 @@ static void defaults_dealers_liquidity(struct mkt_params *p)
 	p->mm_gap_sens = 0.1;
 	p->bid_skew = 0.3;
 	p->depth_band = 0.01;
-	p->impact_y = 0.7;
+	p->impact_y = 0.5;
 	p->daily_volume_usd = 2e10;
 	/* permanent impact linear in signed volume, gamma sigma_D q / V_D:
 	 * Almgren, Thum, Hauptmann & Li (2005) fit gamma = 0.314 */
@@ -65,9 +65,9 @@ static void defaults_dealers_liquidity(struct mkt_params *p)
 	/* withdrawal fast (seconds: HFTs pull quotes, Kirilenko et al. 2017),
 	 * return slow (mm_half_life_s, hours) */
 	p->mm_withdraw_s = 30.0;
-	p->mm_inv_sens = 1.0;
-	p->mm_flow_sens = 1.0;
-	p->mm_capital_usd = 0.0; /* 0: five times the base depth */
+	p->mm_inv_sens = 0.1;
+	p->mm_flow_sens = 0.2;
+	p->mm_capital_usd = 0.0; /* 0: twenty times the base depth */
 	p->mm_unwind_s = 1800.0;
 	p->spread_mm_exp = 1.0;
 	p->value_capital_usd = 0.0; /* no value buyers unless a scenario has them */
