@@ -11,7 +11,12 @@
  *   {"type":"tick", tick, t_ms, signals{}, intensity{}}   scenario ticks
  *   {"type":"abort"|"end"|"error", t_ms, reason}   the drill stopped early
  *   {"type":"exit", status, signal}      the command's end (run only)
- *   {"type":"summary", faults, per_rule[], dropped, ticks}
+ *   {"type":"probe"|"metric"|"invariant"|"mark", t_ms, tick?, src?, ...}
+ *                                        a program's own records (events.h)
+ *   {"type":"budgets", limits{}, shock_ms, window_ms, sustain_windows}
+ *                                        the budgets in force (budgets.h)
+ *   {"type":"summary", faults, per_rule[], dropped, ticks, events{},
+ *    budgets[], broken, time_to_stable_s, ...}
  *
  * The file is created 0600 and line-buffered, so a controller that dies
  * leaves every line it wrote. Without a file (no -o) records are only
@@ -30,6 +35,9 @@
 #include "faultline/ctl.h"
 
 struct fl_profile;
+struct fl_event;
+struct fl_budget_limits;
+struct fl_verdicts;
 
 struct fl_timeline {
 	FILE *f;                     /* NULL: count only */
@@ -75,6 +83,14 @@ void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
  * signal or `faultline abort`), "end" (duration or scenario over), "error". */
 void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
 		       const char *why);
+/* A record from FAULTLINE_EVENTS, stamped with the drill clock and the
+ * market tick in force (tick < 0: no market). */
+void fl_timeline_user(struct fl_timeline *tl, int64_t t_ns, int64_t tick,
+		      const struct fl_event *e);
+/* The budgets in force and the shock they measure stability from (drill
+ * ms, NaN: from the faults). */
+void fl_timeline_budgets(struct fl_timeline *tl, const struct fl_budget_limits *l,
+			 double shock0_ms, double shock1_ms);
 /* status: exit code, or -1 when killed by `sig`. */
 void fl_timeline_exit(struct fl_timeline *tl, int status, int sig);
 
@@ -85,6 +101,10 @@ struct fl_tl_summary {
 	uint64_t hits[FL_MAX_RULES];
 	uint64_t faults;
 	uint64_t dropped;
+	/* optional parts (NULL / false: not written) */
+	bool has_events;
+	uint64_t events, events_malformed, events_refused;
+	const struct fl_verdicts *verdicts;
 };
 void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ctl,
 			   uint32_t nrules, struct fl_tl_summary *out);
