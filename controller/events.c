@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,4 +446,67 @@ void fl_events_close(struct fl_events *ev)
 	close(ev->lfd);
 	unlink(ev->path);
 	free(ev);
+}
+
+/* ---- the client side ---------------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int fl_events_send_mark(const char *path, const char *text, int timeout_ms)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	cJSON *o;
+	char *line, buf[64];
+	int fd, err;
+
+	if (!text[0] || strlen(text) >= FL_EV_TEXT_MAX || strlen(path) >= sizeof(a.sun_path))
+		return -EINVAL;
+	strcpy(a.sun_path, path);
+	if (!(o = cJSON_CreateObject()) || !cJSON_AddStringToObject(o, "type", "mark") ||
+	    !cJSON_AddStringToObject(o, "text", text) ||
+	    !cJSON_AddStringToObject(o, "src", "faultline mark") ||
+	    !(line = cJSON_PrintUnformatted(o))) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	cJSON_Delete(o);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	err = fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
+	if (!err && !(err = write_all(fd, line, strlen(line))))
+		err = write_all(fd, "\n", 1);
+	free(line);
+	if (!err && shutdown(fd, SHUT_WR) < 0)
+		err = -errno;
+	/* the controller closes once it has read our line */
+	while (!err) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int n = poll(&p, 1, timeout_ms);
+		ssize_t r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n == 0 ? -ETIMEDOUT : -errno;
+			break;
+		}
+		r = read(fd, buf, sizeof(buf));
+		if (r <= 0)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
 }

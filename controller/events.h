@@ -101,6 +101,13 @@ struct fl_events_stats {
 };
 void fl_events_stats(const struct fl_events *ev, struct fl_events_stats *out);
 
+/* Client side (`faultline mark`): connect to the events socket at `path`,
+ * send a mark record {"type":"mark","text":TEXT,"src":"faultline mark"},
+ * and wait up to timeout_ms for the controller to have read it (it closes
+ * the connection after the last line). Returns 0, -EINVAL (text empty or
+ * too long), -ETIMEDOUT, or -errno from socket/connect/write. */
+int fl_events_send_mark(const char *path, const char *text, int timeout_ms);
+
 /* Internal, shared with marketsock.c: a non-blocking CLOEXEC listener at
  * `path`, 0600 (given to own->uid/gid when own->chown). A socket file left by
  * a dead controller is replaced; a live one or any other file is -EEXIST. */

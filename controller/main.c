@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "market/market.h"
 #include "profile.h"
+#include "events.h"
 #include "session.h"
 
 #define FL__ERRBUF 65536
@@ -38,7 +39,11 @@ static const char fl__usage[] =
 	"      [--speed X] [--user NAME] [--duration S] [--ticks-every MS] [-q]\n"
 	"        drive services already started with FAULTLINE_CTL=PATH and the\n"
 	"        shim preloaded, until the scenario ends, --duration, or SIGINT\n"
+	"      [--events PATH] [--metrics ADDR:PORT]   (run and drill)\n"
 	"  abort --ctl PATH      stop every fault of the drill at PATH now\n"
+	"  mark --ctl PATH TEXT  record an operator action in the running drill\n"
+	"  report TIMELINE [-o report.html]\n"
+	"        what happened, budgets and time to stability; -o: one HTML file\n"
 	"  validate FILE...      check profiles and scenarios; print every error\n"
 	"  model -s SCENARIO [--seed N] [--format csv|jsonl] [--ticks-every MS]\n"
 	"        print the scenario's market series (no program runs)\n"
@@ -52,6 +57,10 @@ static const char fl__usage[] =
 	"  --user NAME  run CMD as NAME (root only); the block is given to NAME\n"
 	"  --ctl PATH   control block path (run: default a private temp dir)\n"
 	"\n"
+	"  --events PATH   the FAULTLINE_EVENTS socket (default CTL.events)\n"
+	"  --metrics A:P   serve Prometheus text on http://A:P/metrics\n"
+	"\n"
+	"exit status 3: CMD exited 0 but a failure budget was broken\n"
 	"environment: FAULTLINE_SHIM (path of libfaultline.so),\n"
 	"             FAULTLINE_SCENARIOS (default directory for `scenarios`)\n";
 
@@ -89,6 +98,7 @@ static bool fl__pos_double(const char *s, double *out, bool zero_ok)
 enum {
 	FL_OPT_SEED = 256, FL_OPT_SPEED, FL_OPT_USER, FL_OPT_CTL,
 	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN,
+	FL_OPT_EVENTS, FL_OPT_METRICS,
 };
 
 static const struct option fl__run_longopts[] = {
@@ -103,6 +113,8 @@ static const struct option fl__run_longopts[] = {
 	{ "duration", required_argument, NULL, FL_OPT_DURATION },
 	{ "ticks-every", required_argument, NULL, FL_OPT_TICKS },
 	{ "pin", required_argument, NULL, FL_OPT_PIN },
+	{ "events", required_argument, NULL, FL_OPT_EVENTS },
+	{ "metrics", required_argument, NULL, FL_OPT_METRICS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -154,6 +166,12 @@ static int fl__run_opt(int c, const char *arg, struct fl_run_opts *o)
 		return 0;
 	case FL_OPT_PIN:
 		o->pin = arg;
+		return 0;
+	case FL_OPT_EVENTS:
+		o->events = arg;
+		return 0;
+	case FL_OPT_METRICS:
+		o->metrics = arg;
 		return 0;
 	case 'q':
 		o->quiet = true;
@@ -249,6 +267,58 @@ static int fl__cmd_abort(int argc, char **argv)
 	}
 	fl_ctl_set_state(h.ctl, FL_STATE_ABORTED);
 	fl_ctl_close(&h);
+	return 0;
+}
+
+/* ---- mark ------------------------------------------------------------------- */
+
+static int fl__cmd_mark(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "ctl", required_argument, NULL, FL_OPT_CTL },
+		{ "events", required_argument, NULL, FL_OPT_EVENTS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ctl = NULL, *sock = NULL;
+	char path[128], text[FL_EV_TEXT_MAX];
+	size_t n = 0;
+	int c, err;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(fl__usage, stdout);
+			return 0;
+		}
+		if (c == FL_OPT_CTL)
+			ctl = optarg;
+		else if (c == FL_OPT_EVENTS)
+			sock = optarg;
+		else
+			return fl__bad_usage("mark: bad option%s", "", 2);
+	}
+	if ((!ctl == !sock) || optind >= argc)
+		return fl__bad_usage("usage: faultline mark (--ctl PATH | --events PATH) "
+				     "TEXT...%s", "", 2);
+	text[0] = '\0';
+	for (int i = optind; i < argc; i++) {
+		int w = snprintf(text + n, sizeof(text) - n, "%s%s", i > optind ? " " : "", argv[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(text) - n)
+			return fl__bad_usage("mark: text longer than %s bytes", "1023", 2);
+		n += (size_t)w;
+	}
+	if (ctl && fl_events_path_for(ctl, path, sizeof(path)) < 0)
+		return fl__bad_usage("mark: --ctl %s: path too long", ctl, 2);
+	err = fl_events_send_mark(sock ? sock : path, text, 5000);
+	if (err < 0) {
+		fprintf(stderr, "faultline: mark: %s: %s\n", sock ? sock : path,
+			err == -ENOENT || err == -ECONNREFUSED ? "no drill is running there" :
+			err == -ETIMEDOUT ? "the drill did not read the mark within 5 s" :
+			strerror(-err));
+		return 1;
+	}
 	return 0;
 }
 
@@ -510,6 +580,7 @@ static const struct {
 	{ "run", fl__cmd_run },
 	{ "drill", fl__cmd_drill },
 	{ "abort", fl__cmd_abort },
+	{ "mark", fl__cmd_mark },
 	{ "validate", fl__cmd_validate },
 	{ "model", fl__cmd_model },
 	{ "scenarios", fl__cmd_scenarios },

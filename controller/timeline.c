@@ -441,7 +441,10 @@ void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ct
 static void fl__put_ms_or_null(FILE *f, const char *key, double ms)
 {
 	fprintf(f, ",\"%s\":", key);
-	fl__put_num(f, isfinite(ms) ? ms : NAN);
+	if (isfinite(ms))
+		fprintf(f, "%.3f", ms);
+	else
+		fputs("null", f);
 }
 
 static void fl__put_verdicts(FILE *f, const struct fl_verdicts *o)
