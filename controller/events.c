@@ -273,6 +273,7 @@ static void client_drop(struct fl_events *ev, int i)
 
 	if (c->len && !c->skipping)
 		ev->st.malformed++; /* a last line without its newline */
+	c->len = 0;
 	if (ev->loop && c->watch > 0)
 		fl_loop_fd_del(ev->loop, c->watch);
 	close(c->fd);
@@ -429,8 +430,13 @@ void fl_events_drain(struct fl_events *ev)
 		while ((alive = client_read(ev, ev->cl[i])) &&
 		       recv(ev->cl[i]->fd, &(char){ 0 }, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
 			;
-		if (!alive)
+		if (!alive) {
 			client_drop(ev, i);
+		} else if (ev->cl[i]->len && !ev->cl[i]->skipping) {
+			/* the drill is over: half a line will not be finished */
+			ev->st.malformed++;
+			ev->cl[i]->skipping = true;
+		}
 	}
 }
 

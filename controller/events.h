@@ -87,7 +87,8 @@ int fl_events_open(const char *path, const struct fl_events_owner *own,
 /* Watch the listener (and later clients) on loop l. 0 or -errno. */
 int fl_events_add_to_loop(struct fl_events *ev, struct fl_loop *l);
 /* Accept and read everything already queued, without waiting (the end of
- * a session: a probe's last lines are in the socket buffers). */
+ * a session: a probe's last lines are in the socket buffers). A client's
+ * unfinished line is then counted as malformed: it can no longer land. */
 void fl_events_drain(struct fl_events *ev);
 void fl_events_close(struct fl_events *ev);
 

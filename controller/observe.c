@@ -235,6 +235,9 @@ int fl_obs_env(const struct fl_obs *ob, char ***env)
 
 void fl_obs_started(struct fl_obs *ob)
 {
+	/* only when there is something to measure: a plain run stays as it was */
+	if (!fl_budget_limits_any(fl_budgets_limits(ob->bg)) && !isfinite(ob->shock0_ms))
+		return;
 	fl_timeline_budgets(ob->o.tl, fl_budgets_limits(ob->bg), ob->shock0_ms,
 			    ob->shock1_ms);
 }

@@ -707,7 +707,7 @@ static void test_budgets(void **state)
 	assert_true(p.budgets.metric_max[1].max == -1);
 	fl_profile__free(&p);
 	bad(HEAD "\"budgets\": {\"probe_error_rate\": 2}, \"rules\": []}",
-	    "budgets.probe_error_rate: expected a number in 0..1; got 2\n");
+	    "budgets.probe_error_rate: expected a number in [0, 1]; got 2\n");
 	bad(HEAD "\"budgets\": {\"metric_max\": {\"lag\": \"x\"}}, \"rules\": []}",
 	    "budgets.metric_max.lag: expected a number (the metric's maximum); got a string\n");
 	bad(HEAD "\"budgets\": {\"metric_max\": []}, \"rules\": []}",
