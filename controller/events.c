@@ -205,9 +205,14 @@ int fl__unix_listen(const char *path, const struct fl_events_owner *own, int *fd
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST;
-		/* a live server answers; only a dead one's file is removed */
+		/* a live server answers; only a dead one's file is removed.
+		 * (A server killed a moment ago may still answer: its io_uring
+		 * is torn down asynchronously. Callers who know the path is
+		 * theirs, because they own the block it is named after, pass
+		 * own->replace.) */
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		if (fd >= 0 && !(own && own->replace) &&
+		    connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
 			close(fd);
 			return -EEXIST;
 		}

@@ -78,6 +78,7 @@ struct fl_events_owner {
 	uid_t uid;
 	gid_t gid;
 	bool chown;
+	bool replace; /* a socket file at the path is ours to replace */
 };
 
 /* Bind and listen on `path` (a stale socket file there is replaced, any

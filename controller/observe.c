@@ -133,18 +133,32 @@ static void main_shock(struct fl_obs *ob)
 
 /* ---- set-up ------------------------------------------------------------------- */
 
+static int obs_open(const struct fl_obs_opts *o, struct fl_obs *ob);
+
 int fl_obs_open(const struct fl_obs_opts *o, struct fl_obs **out)
 {
-	struct fl_events_owner own = { o->uid, o->gid, o->chown };
-	struct fl_budget_limits none;
 	struct fl_obs *ob = calloc(1, sizeof(*ob));
+	int err;
+
+	*out = NULL;
+	if (!ob)
+		return -ENOMEM;
+	if ((err = obs_open(o, ob)) < 0) {
+		fl_obs_close(ob);
+		return err;
+	}
+	*out = ob;
+	return 0;
+}
+
+static int obs_open(const struct fl_obs_opts *o, struct fl_obs *ob)
+{
+	struct fl_events_owner own = { o->uid, o->gid, o->chown, false };
+	struct fl_budget_limits none;
 	char path[128];
 	int err;
 
-	if (!ob)
-		return -ENOMEM;
 	ob->o = *o;
-	*out = ob;
 	fl_budget_limits_init(&none);
 	if ((err = fl_budgets_new(o->p ? &o->p->budgets : &none, &ob->bg)) < 0)
 		return err;
@@ -157,7 +171,11 @@ int fl_obs_open(const struct fl_obs_opts *o, struct fl_obs **out)
 			"give --events PATH\n", o->ctl_path);
 		return err;
 	}
-	if ((err = fl_events_open(path, &own, on_event, ob, &ob->ev)) < 0) {
+	/* named after the block we own: whatever socket is there is stale */
+	own.replace = !o->events_path;
+	err = fl_events_open(path, &own, on_event, ob, &ob->ev);
+	own.replace = true;
+	if (err < 0) {
 		fprintf(stderr, "faultline: events socket %s: %s\n", path,
 			err == -EEXIST ? "in use by a live controller, or not a socket" :
 			strerror(-err));
