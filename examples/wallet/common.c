@@ -274,6 +274,7 @@ static void market_line(const char *line)
 		if (!mkt.live)
 			mkt.depth0_usd = mkt.depth_usd;
 		mkt.liq_queue_usd = sig(s, "liq_queue_usd", mkt.liq_queue_usd);
+		mkt.liq_usd_per_s_5m = sig(s, "liquidations_usd_per_s_5m", mkt.liq_usd_per_s_5m);
 		mkt.stress = sig(s, "stress", mkt.stress);
 		cJSON_ArrayForEach(e, v)
 			if (cJSON_IsString(e) && venue_level(e->valuestring) > worst)

@@ -69,6 +69,7 @@ struct wl_market {
 	double depth_usd;
 	double depth0_usd; /* depth at the first tick: the simulators' "normal" */
 	double liq_queue_usd;
+	double liq_usd_per_s_5m; /* liquidations, 5 min average */
 	double stress;
 	int venue_status; /* worst venue: 0 up, 1 slow, 2 stale, 3 down */
 };

@@ -17,7 +17,7 @@
  *
  * Settlements queue and one worker processes them in order (a real
  * custodian's signing/broadcast pipeline):  each takes 2 ms, plus up to
- * 150 ms as the market's stress rises and the liquidation queue fills
+ * 300 ms as the market's stress rises and the liquidation queue fills
  * (FAULTLINE_MARKET), so a backlog builds under a shock and drains after it.
  * A withdrawal beyond the final balance is rejected ("insufficient"). Every
  * account starts with --initial-cents. One thread per connection; prints
@@ -91,9 +91,11 @@ static double service_ms(void)
 	struct wl_market m;
 
 	wl_market_get(&m);
-	double load = fmax(m.stress, fmin(m.liq_queue_usd / 2e8, 1));
+	/* Settlement congestion follows the liquidations: a cascade fills the
+	 * chain and the custodian's signing queue at once. */
+	double load = fmin(fmax(m.liq_usd_per_s_5m / 300e3, 0), 1);
 
-	return 2 + 150 * fmin(fmax(load, 0), 1);
+	return 2 + 400 * load;
 }
 
 static void *worker(void *arg)
