@@ -440,9 +440,9 @@ static int poll_settlements(struct cust *cu)
 			} else if (s) {
 				s->count++;
 				s->cents += cents;
-				s->sid = sid;
 				violation(INV_DOUBLE, "%s settled %lld times (sids %lld and %lld, key %s)",
 					  ref, s->count, s->sid, sid, key);
+				s->sid = sid;
 			} else if (n_seen < cap_seen ||
 				   (seen = realloc(seen, (cap_seen = cap_seen * 2 + 256) *
 							       sizeof(*seen)))) {

@@ -28,10 +28,12 @@
  *              retried with backoff until the order's deadline; orders are
  *              never re-sent (a venue order is not idempotent)
  *   custodian  a connection per settlement attempt; an attempt not
- *              acknowledged in --ack-timeout-ms is retried with exponential
- *              backoff and jitter (100 ms doubling to 2 s) until it is
- *   ledger     every final settlement is appended to --ledger and fsynced
- *              before the wallet counts it as done (one JSON object a line)
+ *              acknowledged in time is retried with exponential backoff and
+ *              jitter (100 ms doubling to 2 s) until it is; the first attempt
+ *              waits --ack-timeout-ms, each next one twice as long (to 8 s)
+ *   ledger     every acknowledged settlement is appended to --ledger and
+ *              fsynced before the wallet counts it as done (one JSON object a
+ *              line; the acks of one loop iteration share one fsync)
  *
  * The safe behaviour is the default. The weak spots real wallets have, each
  * behind a flag so a drill can show the fix:
@@ -498,26 +500,59 @@ static void settlement_free(struct settlement *s)
 	free(s);
 }
 
-/* Final at the custodian: the ledger line is durable before anything counts. */
-static void ledger_append(const struct settlement *s, long long sid)
-{
-	char line[256];
-	int n = snprintf(line, sizeof(line),
-			 "{\"ref\":\"%s\",\"key\":\"%s\",\"sid\":%lld,\"account\":\"%s\",\"cents\":%lld}\n",
-			 s->ref, s->key, sid, s->account, s->cents);
+/* Acknowledged settlements wait here for the ledger: once per loop
+ * iteration they are appended together and fsynced once (group commit),
+ * and only then count as final. One fsync per settlement would let a slow
+ * disk stall the loop once per settlement. */
+static long long commit_sid[4096];
+static struct settlement *commit_q[4096];
+static size_t n_commit;
 
-	if (ledger_fd < 0 || write(ledger_fd, line, (size_t)n) != n || fsync(ledger_fd) < 0) {
-		ledger_errors++;
-		fprintf(stderr, "wallet: ledger append failed for %s: %s\n", s->ref, strerror(errno));
+static void settle_final(struct settlement *s, bool acked, long long sid, const char *why);
+static void settle_retry(struct settlement *s);
+
+static void commit_enqueue(struct settlement *s, long long sid)
+{
+	timer_cancel(&s->t);
+	unwatch_close(&s->h);
+	if (n_commit == sizeof(commit_q) / sizeof(commit_q[0])) {
+		settle_retry(s); /* the custodian replays the ack: the key is the same */
+		return;
 	}
+	commit_q[n_commit] = s;
+	commit_sid[n_commit++] = sid;
+}
+
+static void commit_flush(void)
+{
+	size_t len = 0;
+	char *buf;
+
+	if (!n_commit)
+		return;
+	buf = malloc(n_commit * 256);
+	for (size_t i = 0; buf && i < n_commit; i++) {
+		const struct settlement *s = commit_q[i];
+
+		len += (size_t)snprintf(buf + len, 256,
+					"{\"ref\":\"%s\",\"key\":\"%s\",\"sid\":%lld,\"account\":\"%s\",\"cents\":%lld}\n",
+					s->ref, s->key, commit_sid[i], s->account, s->cents);
+	}
+	if (!buf || write(ledger_fd, buf, len) != (ssize_t)len || fsync(ledger_fd) < 0) {
+		ledger_errors += (long long)n_commit;
+		fprintf(stderr, "wallet: ledger append of %zu settlements failed: %s\n", n_commit,
+			strerror(errno));
+	}
+	free(buf);
+	for (size_t i = 0; i < n_commit; i++)
+		settle_final(commit_q[i], true, commit_sid[i], NULL);
+	n_commit = 0;
 }
 
 static void settle_final(struct settlement *s, bool acked, long long sid, const char *why)
 {
 	struct account *a = account(s->account);
 
-	if (acked)
-		ledger_append(s, sid);
 	if (a && s->cents > 0) {
 		a->pending_in -= s->early_credited ? 0 : s->cents;
 		if (acked && !s->early_credited)
@@ -598,7 +633,7 @@ static void settle_event(struct handler *h, uint32_t ev)
 		timer_cancel(&s->t);
 		cb_result(&cust_cb, true);
 		if (sscanf(line, "ACK %79s %lld", key, &sid) == 2 && !strcmp(key, s->key)) {
-			settle_final(s, true, sid, NULL);
+			commit_enqueue(s, sid);
 			return;
 		}
 		if (sscanf(line, "REJECT %79s %63s", key, reason) == 2 &&
@@ -634,7 +669,10 @@ static void settle_attempt(struct timer *t)
 		settle_retry(s);
 		return;
 	}
-	timer_set(&s->t, cfg.ack_timeout_ms, settle_timeout);
+	/* Each attempt waits twice as long as the last (to 8 s): a custodian
+	 * that is slow but alive is eventually heard. */
+	timer_set(&s->t, fmin(cfg.ack_timeout_ms * (1 << (s->attempt < 4 ? s->attempt : 4)), 8000),
+		  settle_timeout);
 }
 
 static void settle_respond(struct timer *t)
@@ -1194,6 +1232,7 @@ int main(int argc, char **argv)
 			timer_cancel(due);
 			due->fn(due);
 		}
+		commit_flush();
 		while (graveyard) {
 			struct client *c = graveyard;
 
@@ -1202,6 +1241,7 @@ int main(int argc, char **argv)
 			free(c);
 		}
 	}
+	commit_flush();
 	fprintf(stderr, "wallet: stopping; %zu settlements not final, %lld settled, %lld retries\n",
 		n_pending, settled_total, settle_retries);
 	return 0;

@@ -5,6 +5,28 @@
 WB=$O/examples/wallet
 [ -x "$WB/wallet" ] || fail "the example wallet is not built ($WB/wallet): run make"
 
+# wallet_port — a free port below the ephemeral range: the stack makes many
+# outgoing connections (one per settlement attempt), and a listener port
+# taken from the ephemeral range can be taken by one of them before the
+# server binds it.
+wallet_port() {
+  $PY -c '
+import random, socket
+lo, hi = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+for _ in range(1000):
+    p = random.randrange(10000, lo if lo > 12000 else 30000)
+    if lo <= p <= hi:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    print(p)
+    break
+'
+}
+
 # wallet_scenario SRC DST PORTS_PREFIX — SRC with its tcp targets moved to
 # the ports in ${PREFIX}_{VENUE,CUSTODIAN,FEED} and its ledger to $T/PREFIX/.
 wallet_scenario() {
@@ -34,7 +56,7 @@ wallet_drill() {
   local name=$1 spec=$2 speed=$3 secs=$4; shift 4
   local port
   for port in WALLET VENUE CUSTODIAN FEED; do
-    printf -v "${name}_${port}" '%s' "$(free_port)"
+    printf -v "${name}_${port}" '%s' "$(wallet_port)"
   done
   mkdir -p "$T/$name"
   wallet_scenario "$spec" "$T/$name.json" "$name"
