@@ -30,12 +30,14 @@ static const char fl__usage[] =
 	"\n"
 	"  run [-p PROFILE | -s SCENARIO] [-o TIMELINE] [--seed N] [--speed X]\n"
 	"      [--user NAME] [--ctl PATH] [--duration S] [--ticks-every MS] [-q]\n"
-	"      [--pin TIMELINE] -- CMD [ARGS...]\n"
+	"      [--pin TIMELINE] [--no-bpf] -- CMD [ARGS...]\n"
 	"        run CMD with libfaultline.so preloaded and the profile's faults\n"
 	"        armed; exit with CMD's status (128+N for signal N), or 125 when\n"
-	"        faultline fails, 126 when CMD cannot run, 127 when not found\n"
+	"        faultline fails, 126 when CMD cannot run, 127 when not found;\n"
+	"        CMD runs in its own cgroup v2, observed by eBPF (kernel records)\n"
 	"  drill (-s SCENARIO | -p PROFILE) --ctl PATH [-o TIMELINE] [--seed N]\n"
 	"      [--speed X] [--user NAME] [--duration S] [--ticks-every MS] [-q]\n"
+	"      [--cgroup PATH] [--no-bpf]\n"
 	"        drive services already started with FAULTLINE_CTL=PATH and the\n"
 	"        shim preloaded, until the scenario ends, --duration, or SIGINT\n"
 	"  abort --ctl PATH      stop every fault of the drill at PATH now\n"
@@ -51,6 +53,9 @@ static const char fl__usage[] =
 	"  --speed X    scenario time runs X times faster than real time\n"
 	"  --user NAME  run CMD as NAME (root only); the block is given to NAME\n"
 	"  --ctl PATH   control block path (run: default a private temp dir)\n"
+	"  --cgroup PATH  drill: the services' cgroup v2 directory, observed and\n"
+	"               injected into by eBPF (a systemd unit's, for example)\n"
+	"  --no-bpf     no eBPF observer or injectors\n"
 	"\n"
 	"environment: FAULTLINE_SHIM (path of libfaultline.so),\n"
 	"             FAULTLINE_SCENARIOS (default directory for `scenarios`)\n";
@@ -89,6 +94,7 @@ static bool fl__pos_double(const char *s, double *out, bool zero_ok)
 enum {
 	FL_OPT_SEED = 256, FL_OPT_SPEED, FL_OPT_USER, FL_OPT_CTL,
 	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN,
+	FL_OPT_NO_BPF, FL_OPT_CGROUP,
 };
 
 static const struct option fl__run_longopts[] = {
@@ -103,6 +109,8 @@ static const struct option fl__run_longopts[] = {
 	{ "duration", required_argument, NULL, FL_OPT_DURATION },
 	{ "ticks-every", required_argument, NULL, FL_OPT_TICKS },
 	{ "pin", required_argument, NULL, FL_OPT_PIN },
+	{ "no-bpf", no_argument, NULL, FL_OPT_NO_BPF },
+	{ "cgroup", required_argument, NULL, FL_OPT_CGROUP },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -158,6 +166,12 @@ static int fl__run_opt(int c, const char *arg, struct fl_run_opts *o)
 	case 'q':
 		o->quiet = true;
 		return 0;
+	case FL_OPT_NO_BPF:
+		o->no_bpf = true;
+		return 0;
+	case FL_OPT_CGROUP:
+		o->cgroup = arg;
+		return 0;
 	case 'h':
 		fputs(fl__usage, stdout);
 		return -1;
@@ -193,6 +207,9 @@ static int fl__cmd_run(int argc, char **argv)
 		return fl__bad_usage("run: no command given (faultline run [OPTIONS] "
 				     "-- CMD ARGS...)%s", "", FL_EXIT_FAIL);
 	o.cmd = argv + optind;
+	if (o.cgroup)
+		return fl__bad_usage("run: --cgroup is for drill (run makes CMD "
+				     "its own cgroup)%s", "", FL_EXIT_FAIL);
 	return fl_run_main(&o);
 }
 

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bpf.h"
 #include "ctl.h"
 #include "ticker.h"
 #include "loop.h"
@@ -50,6 +51,7 @@ static const int handled_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 
 struct sess {
 	const struct fl_run_opts *o;
+	struct fl_bpf *bpf;
 	struct fl_profile prof;
 	bool has_prof;
 	uint64_t seed;
@@ -288,6 +290,7 @@ static void on_beat(struct fl_loop *l, long long id, void *arg)
 
 	fl_ctl_beat(s->h.ctl, now);
 	fl_snap_poll(&s->snap, s->h.ctl, run_ns(s, now));
+	fl_bpf_poll(s->bpf, &s->tl, s->h.ctl, run_ns(s, now));
 	if (!s->ended && over_budget(s))
 		end_faults(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
 	if (!s->ended && fl_ctl_state(s->h.ctl) != FL_STATE_ACTIVE) {
@@ -405,6 +408,7 @@ static int spawn_cmd(struct sess *s)
 	struct fl_spawn sp = {
 		.argv = s->o->cmd, .envp = env, .user = &s->user,
 		.mask = &s->oldmask, .old_act = s->oldact, .nold_act = _NSIG,
+		.cgroup_procs = fl_bpf_cgroup_procs(s->bpf),
 	};
 	enum fl_spawn_stage stage;
 	int err;
@@ -415,7 +419,8 @@ static int spawn_cmd(struct sess *s)
 	fl_env__free(env);
 	if (err < 0) {
 		fprintf(stderr, "faultline: %s: %s%s\n", s->o->cmd[0],
-			stage == FL_SPAWN_SETUP ? "cannot switch user: " : "",
+			stage == FL_SPAWN_SETUP ? "cannot switch user: " :
+			stage == FL_SPAWN_CGROUP ? "cannot join its cgroup: " : "",
 			strerror(-err));
 		s->exit_code = fl_spawn_exit_code(stage, err);
 		return err;
@@ -441,6 +446,7 @@ static void write_start(struct sess *s)
 	};
 
 	fl_timeline_start(&s->tl, &st);
+	fl_bpf_start(s->bpf, &s->tl);
 	if (s->has_tk)
 		fl_ticker_record(&s->tk, &s->tl);
 }
@@ -474,6 +480,19 @@ static int setup_timers(struct sess *s)
 			return (int)id;
 	}
 	return 0;
+}
+
+/* The eBPF layer (bpf.h): kernel records per tick, or per second. */
+static int open_bpf(struct sess *s)
+{
+	int64_t per = s->has_tk ? fl_ticker_period_ns(&s->tk) : 0;
+	struct fl_bpf_opts bo = {
+		.p = s->has_prof ? &s->prof : NULL, .run = is_run(s),
+		.cgroup = s->o->cgroup, .off = s->o->no_bpf, .quiet = s->o->quiet,
+		.period_ns = per > 0 && per < 100000000 ? 100000000 : per,
+	};
+
+	return fl_bpf_open(&s->bpf, &bo);
 }
 
 static int start_cmd(struct sess *s)
@@ -534,6 +553,7 @@ static void finish(struct sess *s)
 		return;
 	drain_journal(s, fl_now_mono(), 2 * FL_JOURNAL_SLOTS);
 	fl_ctl_set_state(s->h.ctl, FL_STATE_DONE);
+	fl_bpf_final(s->bpf, &s->tl, s->h.ctl, run_ns(s, fl_now_mono()));
 	if (s->child_done) {
 		fl_timeline_exit(&s->tl, WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : -1,
 				 WIFSIGNALED(s->wstatus) ? WTERMSIG(s->wstatus) : 0);
@@ -542,6 +562,8 @@ static void finish(struct sess *s)
 		fl_timeline_exit(&s->tl, s->exit_code, 0);
 	}
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
+	sum.rule_extra = fl_bpf_summary_rule;
+	sum.rule_extra_arg = s->bpf;
 	fl_timeline_summary(&s->tl, &sum);
 	cmd_tail(s, tail, sizeof(tail));
 	/* A command that never ran has had its error said already. */
@@ -556,6 +578,7 @@ static void sess_free(struct sess *s)
 {
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
+	fl_bpf_close(s->bpf);
 	fl_ctl_close(&s->h);
 	fl_snap_free(&s->snap);
 	fl_timeline_close(&s->tl);
@@ -589,6 +612,8 @@ int fl_run_main(const struct fl_run_opts *o)
 		err = prepare(s);
 	if (!err)
 		err = make_block(s);
+	if (!err)
+		err = open_bpf(s);
 	if (!err)
 		err = start_cmd(s);
 	if (!err && (err = fl_loop_run(s->loop)) < 0)

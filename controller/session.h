@@ -34,6 +34,8 @@ struct fl_run_opts {
 	int64_t ticks_every_ns;/* --ticks-every, 0 for the default */
 	bool quiet;            /* -q: no summary line on stderr */
 	const char *pin;       /* --pin TIMELINE: replay its faults, in order */
+	bool no_bpf;           /* --no-bpf: no eBPF observer or injectors */
+	const char *cgroup;    /* drill --cgroup PATH: the services' cgroup v2 */
 };
 
 /* Run a session; returns the process exit code (see above). Messages go to

@@ -11,6 +11,7 @@
  *   {"type":"tick", tick, t_ms, signals{}, intensity{}}   scenario ticks
  *   {"type":"abort"|"end"|"error", t_ms, reason}   the drill stopped early
  *   {"type":"exit", status, signal}      the command's end (run only)
+ *   {"type":"kernel", t_ms, ...}       the eBPF layer's account (bpf.h)
  *   {"type":"summary", faults, per_rule[], dropped, ticks}
  *
  * The file is created 0600 and line-buffered, so a controller that dies
@@ -75,6 +76,10 @@ void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
  * signal or `faultline abort`), "end" (duration or scenario over), "error". */
 void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
 		       const char *why);
+/* {"type":"kernel","t_ms":..,<body>}: body writes the members after t_ms,
+ * each starting with a comma. */
+void fl_timeline_kernel(struct fl_timeline *tl, int64_t t_ns,
+			void (*body)(FILE *f, void *arg), void *arg);
 /* status: exit code, or -1 when killed by `sig`. */
 void fl_timeline_exit(struct fl_timeline *tl, int status, int sig);
 
@@ -85,6 +90,10 @@ struct fl_tl_summary {
 	uint64_t hits[FL_MAX_RULES];
 	uint64_t faults;
 	uint64_t dropped;
+	/* optional: more members for per_rule[i] (",\"key\":..."), e.g. the
+	 * kernel's account of the rule (bpf.h) */
+	void (*rule_extra)(FILE *f, uint32_t rule, void *arg);
+	void *rule_extra_arg;
 };
 void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ctl,
 			   uint32_t nrules, struct fl_tl_summary *out);
