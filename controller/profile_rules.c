@@ -219,7 +219,7 @@ static int lookup_op(struct rctx *x, const cJSON *obj, const char *path, int t)
 	if (op < 0) {
 		fl_jerr(x->c, kp.s, "expected one of %s; got \"%.64s\"",
 			names_of(list, sizeof(list), fl_op_name, FL_OP__COUNT,
-				 FL_OPS_ALL, " "), name);
+				 FL_OPS_ALL | FL_OPBIT(PACKET), " "), name);
 		return 0;
 	}
 	if (t && kops && !((kops >> op) & 1u))
@@ -639,7 +639,8 @@ static void kernel_checks(struct rctx *x)
 		return;
 	r->flags |= FL_RF_KERNEL;
 	if (!(r->op == FL_OP_CONNECT && r->fault == FL_FAULT_ERROR) &&
-	    !(r->op == FL_OP_PACKET && r->fault == FL_FAULT_DROP) && r->op && r->fault)
+	    !(r->op == FL_OP_PACKET && r->fault == FL_FAULT_DROP) && r->op && r->fault &&
+	    fl_fault_valid_for_op(r->fault, r->op)) /* else said already */
 		fl_jerr(x->c, fl_jpath_key(&kp, x->path, "layer"), "the bpf layer "
 			"does connect error and packet drop; got %s %s",
 			fl_op_name(r->op), fl_fault_name(r->fault));
