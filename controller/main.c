@@ -21,7 +21,7 @@
 #include "ctl.h"
 #include "market/market.h"
 #include "profile.h"
-#include "run.h"
+#include "session.h"
 
 #define FL__ERRBUF 65536
 

@@ -100,6 +100,16 @@ extern _Atomic uint32_t fl__has;
  * Cheap (throttled) when nothing changed. */
 void fl__attach_poll(void);
 
+/* Constructor: read FAULTLINE_CTL (path, may be NULL) and attach if the
+ * block is there; pass-through for good when it is unset. */
+void fl__attach_init(const char *path);
+/* In a forked child: drop the attach lock (its holder thread is gone). */
+void fl__attach_atfork_child(void);
+/* Forget every fd's class (a new block may target other things). */
+void fl__fdtab_reset(void);
+/* 1 while a block is awaited: readiness calls take their slow path. */
+void fl__set_waiting(int on);
+
 /* Current CLOCK_MONOTONIC (never faked) in ns. */
 int64_t fl__mono_ns(void);
 

@@ -1,5 +1,5 @@
 /*
- * test_run.c — `faultline run` end to end through fl_run_main with real
+ * test_session.c — `faultline run` end to end through fl_run_main with real
  * commands: the exit-code mapping (3 -> 3, SIGKILL -> 137, not found -> 127,
  * not executable -> 126, bad profile -> 125 with the command never
  * started), the command's environment (LD_PRELOAD prepended, FAULTLINE_CTL
@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "faultline/ctl.h"
-#include "run.h"
+#include "session.h"
 
 static char dir[] = "/tmp/fltest_run.XXXXXX";
 static char shim[PATH_MAX];
