@@ -54,3 +54,34 @@ enum fl_mode fl_mode_choose(enum fl_mode want, const struct fl_exe_info *info,
 			    char *why, size_t len);
 
 #endif /* FL_MODE_H */
+
+/* ---- the layer of one session (mode_run.c) --------------------------------- */
+#include "seccomp_sup.h"
+
+struct fl_loop;
+struct fl_spawn;
+
+struct fl_layer {
+	enum fl_mode mode;       /* chosen, never AUTO after fl_layer_choose */
+	char why[512];
+	struct fl_sc_plan plan;  /* seccomp/both */
+	bool planned;
+	struct fl_sup *sup;
+};
+
+/* Choose the layer for cmd run as uid/gid; with verbose, say it on stderr.
+ * Returns 0, or -ENOENT when cmd cannot be found (the spawn reports it). */
+int fl_layer_choose(struct fl_layer *ly, enum fl_mode want, char *const *cmd,
+		    unsigned uid, unsigned gid, bool verbose);
+/* Before spawning: for seccomp/both, check the rules and build the filter;
+ * the error message (file-free: the caller prefixes it) goes to err.
+ * 0 or -errno. */
+int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool verbose,
+		     char *err, size_t len);
+/* Fill the spawn hooks and say whether the shim is preloaded. */
+bool fl_layer_spawn(struct fl_layer *ly, struct fl_spawn *sp);
+/* After a successful spawn: serve the listener from loop l. 0 or -errno. */
+int fl_layer_start(struct fl_layer *ly, struct fl_loop *l, struct fl_ctl *c);
+/* Faults are over: answer every call waiting in one now. */
+void fl_layer_release(struct fl_layer *ly);
+void fl_layer_fini(struct fl_layer *ly);

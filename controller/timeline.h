@@ -52,6 +52,8 @@ struct fl_tl_start {
 	int pid;                 /* the command's pid, 0 = none */
 	int64_t epoch_real_ns;
 	double speed;
+	const char *layer;        /* run: "preload", "seccomp", "both"; NULL */
+	const char *layer_reason; /* why that layer (mode.h) */
 };
 
 /* Open `path` for writing (created or truncated, mode 0600, O_CLOEXEC,
