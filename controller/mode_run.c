@@ -4,26 +4,32 @@
  * these and nothing else of the seccomp code.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "elfinfo.h"
 #include "mode.h"
 #include "spawn.h"
 
 int fl_layer_choose(struct fl_layer *ly, enum fl_mode want, char *const *cmd,
 		    unsigned uid, unsigned gid, bool verbose)
 {
-	struct fl_exe_info info;
-	int err = fl_exe_inspect(cmd[0], uid, gid, &info);
+	static struct fl_elf_info info; /* big (two PATH_MAX); one session */
+	char path[PATH_MAX];
+	int err = fl_exe_resolve(cmd[0], path, sizeof(path));
 
 	memset(ly, 0, sizeof(*ly));
 	ly->plan.listener = -1;
+	if (err == 0)
+		err = fl_elf_inspect(path, &info);
 	if (err < 0 && want == FL_MODE_AUTO) {
 		ly->mode = FL_MODE_PRELOAD;
 		snprintf(ly->why, sizeof(ly->why), "%s: cannot inspect it (%s): the shim",
 			 cmd[0], strerror(-err));
 	} else {
-		ly->mode = fl_mode_choose(want, &info, ly->why, sizeof(ly->why));
+		ly->mode = fl_mode_choose(want, err < 0 ? NULL : &info, uid, gid,
+					  ly->why, sizeof(ly->why));
 	}
 	if (verbose)
 		fprintf(stderr, "faultline: layer %s: %s\n", fl_mode_name(ly->mode), ly->why);

@@ -79,6 +79,7 @@ struct sess {
 	char why[64];       /* why the drill ended early */
 	int exit_code;
 	struct fl_layer layer; /* shim, seccomp supervisor or both (mode.h) */
+	bool pin_forced;    /* --pin-force let another profile's timeline in */
 };
 
 static void sess_init(struct sess *s, const struct fl_run_opts *o)
@@ -106,28 +107,32 @@ static int64_t run_ns(const struct sess *s, int64_t now)
 /* --pin: the profile's op rules become the recorded faults, in order. */
 static int load_pin(struct sess *s)
 {
+	struct fl_pin_opts po = { s->o->profile, s->o->pin_force };
+	struct fl_pin_result res;
 	char err[1024] = "";
-	uint64_t seed = 0;
-	bool has_seed = false;
-	int n;
+	int rc;
 
 	if (!s->has_prof) {
 		fprintf(stderr, "faultline: --pin %s: give the profile it was "
 			"recorded with (-p or -s)\n", s->o->pin);
 		return -EINVAL;
 	}
-	n = fl_pin_apply(&s->prof, s->o->pin, &seed, &has_seed, err, sizeof(err));
-	if (n < 0) {
-		fprintf(stderr, "faultline: --pin %s", err);
-		return n;
+	rc = fl_pin_apply(&s->prof, s->o->pin, &po, &res, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "faultline: --pin %s\n", err);
+		return rc;
 	}
-	if (has_seed && !s->o->has_seed) {
-		s->seed = seed;
+	s->pin_forced = res.forced;
+	if (res.forced)
+		fprintf(stderr, "faultline: --pin %s: recorded under another "
+			"profile; pinned anyway (--pin-force)\n", s->o->pin);
+	if (res.has_seed && !s->o->has_seed) {
+		s->seed = res.seed;
 		s->seed_src = "pin";
 	}
 	if (!s->o->quiet)
-		fprintf(stderr, "faultline: pinned %d recorded faults from %s into "
-			"%u rules\n", n, s->o->pin, s->prof.nrules);
+		fprintf(stderr, "faultline: pinned %u recorded faults from %s into "
+			"%u rules\n", res.faults, s->o->pin, s->prof.nrules);
 	return 0;
 }
 
@@ -449,6 +454,9 @@ static void write_start(struct sess *s)
 		.speed = s->o->speed,
 		.layer = is_run(s) ? fl_mode_name(s->layer.mode) : NULL,
 		.layer_reason = is_run(s) ? s->layer.why : NULL,
+		.pin = s->o->pin,
+		.pin_force = s->o->pin_force,
+		.pin_forced = s->pin_forced,
 	};
 
 	fl_timeline_start(&s->tl, &st);

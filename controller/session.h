@@ -37,6 +37,7 @@ struct fl_run_opts {
 	int mode;              /* --mode: enum fl_mode (mode.h), 0 = auto */
 	bool verbose;          /* -v: say which layer and why */
 	bool timens;           /* --timens: a time namespace for clock rules */
+	bool pin_force;        /* --pin-force: even if recorded under another profile */
 };
 
 /* Run a session; returns the process exit code (see above). Messages go to

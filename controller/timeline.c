@@ -191,6 +191,12 @@ void fl_timeline_start(struct fl_timeline *tl, const struct fl_tl_start *s)
 		fputs(",\"layer_reason\":", f);
 		fl__put_str_or_null(f, s->layer_reason);
 	}
+	if (s->pin) {
+		fputs(",\"pin\":", f);
+		fl_json_put_str(f, s->pin);
+		fprintf(f, ",\"pin_force\":%s,\"pin_forced\":%s",
+			s->pin_force ? "true" : "false", s->pin_forced ? "true" : "false");
+	}
 	fl__line_end(tl);
 }
 

@@ -23,8 +23,8 @@ rc=0
 "$FL" run -v -p "$T/err.json" -o "$T/err.jsonl" -- "$BB" wget -q -O- "$URL" >"$T/err.out" 2>"$T/err.err" || rc=$?
 eq "$rc" 1 "busybox wget exit status under the connect error"
 has "$T/err.err" "Connection refused"
-has "$T/err.err" "faultline: layer seccomp: .*statically linked"
-eq "$(jcount "$T/err.jsonl" 'r["type"]=="start" and r["layer"]=="seccomp" and "statically linked" in r["layer_reason"]')" 1 "start record: layer and reason"
+has "$T/err.err" "faultline: layer seccomp: .*a static binary"
+eq "$(jcount "$T/err.jsonl" 'r["type"]=="start" and r["layer"]=="seccomp" and "static binary" in r["layer_reason"]')" 1 "start record: layer and reason"
 eq "$(jcount "$T/err.jsonl" 'r["type"]=="fault" and r["op"]=="connect" and r["errno"]=="ECONNREFUSED" and r["nth"]==1 and r["pid"]>0')" 1 "fault record"
 eq "$(jcount "$T/err.jsonl" 'r["type"]=="summary" and r["faults"]==1')" 1 "summary"
 
