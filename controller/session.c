@@ -35,6 +35,7 @@
 #include "ctl.h"
 #include "ticker.h"
 #include "loop.h"
+#include "mode.h"
 #include "profile.h"
 #include "pin.h"
 #include "session.h"
@@ -79,6 +80,8 @@ struct sess {
 	bool ended;         /* faults over (abort, end of drill) */
 	char why[64];       /* why the drill ended early */
 	int exit_code;
+	struct fl_layer layer; /* shim, seccomp supervisor or both (mode.h) */
+	bool pin_forced;    /* --pin-force let another profile's timeline in */
 };
 
 static void sess_init(struct sess *s, const struct fl_run_opts *o)
@@ -106,28 +109,32 @@ static int64_t run_ns(const struct sess *s, int64_t now)
 /* --pin: the profile's op rules become the recorded faults, in order. */
 static int load_pin(struct sess *s)
 {
+	struct fl_pin_opts po = { s->o->profile, s->o->pin_force };
+	struct fl_pin_result res;
 	char err[1024] = "";
-	uint64_t seed = 0;
-	bool has_seed = false;
-	int n;
+	int rc;
 
 	if (!s->has_prof) {
 		fprintf(stderr, "faultline: --pin %s: give the profile it was "
 			"recorded with (-p or -s)\n", s->o->pin);
 		return -EINVAL;
 	}
-	n = fl_pin_apply(&s->prof, s->o->pin, &seed, &has_seed, err, sizeof(err));
-	if (n < 0) {
-		fprintf(stderr, "faultline: --pin %s", err);
-		return n;
+	rc = fl_pin_apply(&s->prof, s->o->pin, &po, &res, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "faultline: --pin %s\n", err);
+		return rc;
 	}
-	if (has_seed && !s->o->has_seed) {
-		s->seed = seed;
+	s->pin_forced = res.forced;
+	if (res.forced)
+		fprintf(stderr, "faultline: --pin %s: recorded under another "
+			"profile; pinned anyway (--pin-force)\n", s->o->pin);
+	if (res.has_seed && !s->o->has_seed) {
+		s->seed = res.seed;
 		s->seed_src = "pin";
 	}
 	if (!s->o->quiet)
-		fprintf(stderr, "faultline: pinned %d recorded faults from %s into "
-			"%u rules\n", n, s->o->pin, s->prof.nrules);
+		fprintf(stderr, "faultline: pinned %u recorded faults from %s into "
+			"%u rules\n", res.faults, s->o->pin, s->prof.nrules);
 	return 0;
 }
 
@@ -262,6 +269,7 @@ static void end_faults(struct sess *s, enum fl_state st, const char *type,
 	s->ended = true;
 	snprintf(s->why, sizeof(s->why), "%s", why);
 	fl_ctl_set_state(s->h.ctl, st);
+	fl_layer_release(&s->layer);
 	fl_timeline_event(&s->tl, type, run_ns(s, fl_now_mono()), why);
 	if (s->tick_timer > 0)
 		fl_loop_timer_del(s->loop, s->tick_timer);
@@ -404,17 +412,19 @@ static int setup_signals(struct sess *s)
 
 static int spawn_cmd(struct sess *s)
 {
-	char **env = fl_env_build(s->shim, s->h.path);
 	struct fl_spawn sp = {
-		.argv = s->o->cmd, .envp = env, .user = &s->user,
+		.argv = s->o->cmd, .user = &s->user,
 		.mask = &s->oldmask, .old_act = s->oldact, .nold_act = _NSIG,
 		.cgroup_procs = fl_bpf_cgroup_procs(s->bpf),
 	};
+	bool preload = fl_layer_spawn(&s->layer, &sp);
+	char **env = fl_env_build(preload ? s->shim : NULL, s->h.path);
 	enum fl_spawn_stage stage;
 	int err;
 
 	if (!env)
 		return -ENOMEM;
+	sp.envp = env;
 	err = fl_spawn(&sp, &s->pid, &stage);
 	fl_env__free(env);
 	if (err < 0) {
@@ -423,6 +433,10 @@ static int spawn_cmd(struct sess *s)
 			stage == FL_SPAWN_CGROUP ? "cannot join its cgroup: " : "",
 			strerror(-err));
 		s->exit_code = fl_spawn_exit_code(stage, err);
+		return err;
+	}
+	if ((err = fl_layer_start(&s->layer, s->loop, s->h.ctl)) < 0) {
+		fprintf(stderr, "faultline: seccomp supervisor: %s\n", strerror(-err));
 		return err;
 	}
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
@@ -443,6 +457,11 @@ static void write_start(struct sess *s)
 		.pid = s->pid,
 		.epoch_real_ns = s->h.ctl->hdr.epoch_real_ns,
 		.speed = s->o->speed,
+		.layer = is_run(s) ? fl_mode_name(s->layer.mode) : NULL,
+		.layer_reason = is_run(s) ? s->layer.why : NULL,
+		.pin = s->o->pin,
+		.pin_force = s->o->pin_force,
+		.pin_forced = s->pin_forced,
 	};
 
 	fl_timeline_start(&s->tl, &st);
@@ -493,6 +512,23 @@ static int open_bpf(struct sess *s)
 	};
 
 	return fl_bpf_open(&s->bpf, &bo);
+}
+
+/* Which layer reaches CMD (mode.h); a rule it cannot serve stops here,
+ * before CMD starts. */
+static int layer_setup(struct sess *s)
+{
+	char err[1024];
+	int r;
+
+	fl_layer_choose(&s->layer, (enum fl_mode)s->o->mode, s->o->cmd,
+			s->user.set ? s->user.uid : geteuid(),
+			s->user.set ? s->user.gid : getegid(), s->o->verbose);
+	r = fl_layer_prepare(&s->layer, s->h.ctl, s->o->verbose, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "faultline: %s: %s\n", s->o->profile ? s->o->profile
+			: "profile", err);
+	return r;
 }
 
 static int start_cmd(struct sess *s)
@@ -579,6 +615,7 @@ static void sess_free(struct sess *s)
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
 	fl_bpf_close(s->bpf);
+	fl_layer_fini(&s->layer);
 	fl_ctl_close(&s->h);
 	fl_snap_free(&s->snap);
 	fl_timeline_close(&s->tl);
@@ -612,6 +649,8 @@ int fl_run_main(const struct fl_run_opts *o)
 		err = prepare(s);
 	if (!err)
 		err = make_block(s);
+	if (!err && is_run(s))
+		err = layer_setup(s);
 	if (!err)
 		err = open_bpf(s);
 	if (!err)
