@@ -281,7 +281,7 @@ static void report_ctl(const struct opts *o, const struct fl_ctl *c)
 		return;
 	for (uint32_t i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
 		printf("HITS %s %u %llu\n", o->label, i,
-		       (unsigned long long)atomic_load(&c->rules[i].hits));
+		       (unsigned long long)atomic_load(&c->hits[i]));
 	printf("DROPPED %s %llu\n", o->label,
 	       (unsigned long long)atomic_load(&c->journal.dropped));
 }
