@@ -1,6 +1,8 @@
 /*
- * test_ctl.c — the controller's side of the control block: creation (mode,
- * size, magic, owner), refusing live blocks and replacing stale ones, the
+ * test_block.c — the controller's side of the control block: creation (a
+ * socket, mode, owner, magic, seals: the plan cannot be written or resized
+ * through its fd, the shared area cannot be resized), refusing live sockets
+ * and replacing dead ones, the attach/abort protocol, the
  * journal ring under many producers (threads and fork()ed processes), a
  * full ring, the stuck-slot skip, and state changes waking futex waiters in
  * other threads and processes.
@@ -17,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,12 +29,16 @@
 
 #include <cmocka.h>
 
-#include "ctl.h"
+#include "block.h"
+#include "faultline/journal.h"
+#include "loop.h"
 
-static struct fl_ctl_owner me(void)
+static struct fl_block_owner me(void)
 {
-	return (struct fl_ctl_owner){ geteuid(), getegid(), false };
+	return (struct fl_block_owner){ geteuid(), getegid(), false };
 }
+
+static struct fl_jdrain jd; /* one consumer state per ring, as the session has */
 
 static char tmpdir[] = "/tmp/fltest_ctl.XXXXXX";
 
@@ -45,139 +53,223 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* ---- creation ----------------------------------------------------------- */
+/* ---- creation, seals, the socket ------------------------------------------- */
 
 static void test_private_block(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh h;
+	struct fl_block_owner o = me();
+	struct fl_block h;
 	struct stat st;
-	char dir[PATH_MAX];
+	char path[PATH_MAX];
 
-	assert_int_equal(fl_ctl_create_private(&o, 42, &h), 0);
-	assert_int_equal(fl_ctl_activate(&h), 0);
-	assert_int_equal(stat(h.path, &st), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 42, &h), 0);
+	assert_int_equal(lstat(h.path, &st), -1); /* nothing before activation */
+	assert_int_equal(fl_block_activate(&h), 0);
+	assert_int_equal(lstat(h.path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_int_equal(st.st_size, sizeof(struct fl_ctl));
 	assert_int_equal(st.st_uid, geteuid());
-	assert_int_equal(stat(h.dir, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0700);
-	assert_true(h.ctl->hdr.magic == FL_CTL_MAGIC);
+	assert_int_equal(h.ctl->hdr.magic, FL_CTL_MAGIC);
 	assert_int_equal(h.ctl->hdr.abi, FL_ABI_VERSION);
 	assert_int_equal(h.ctl->hdr.size, sizeof(struct fl_ctl));
 	assert_int_equal(h.ctl->hdr.owner_uid, geteuid());
-	assert_int_equal(h.ctl->hdr.controller_pid, getpid());
 	assert_int_equal(h.ctl->hdr.seed, 42);
-	assert_int_equal(h.ctl->hdr.stale_ns, FL_STALE_NS_DEFAULT);
-	assert_int_equal(fl_ctl_state(h.ctl), FL_STATE_ACTIVE);
-	assert_true(h.ctl->hdr.epoch_real_ns > 0);
-	assert_true(fl_now_mono() - h.ctl->hdr.heartbeat_ns < 1000000000ll);
-	for (uint64_t i = 0; i < FL_JOURNAL_SLOTS; i += 1021)
-		assert_int_equal(h.ctl->journal.slot[i].seq, i);
-	strcpy(dir, h.dir);
-	fl_ctl_close(&h);
-	assert_int_equal(access(dir, F_OK), -1); /* file and dir are gone */
+	assert_int_equal(h.ctl->hdr.controller_pid, getpid());
+	assert_int_equal(fl_block_state(h.ctl), FL_STATE_ACTIVE);
+	assert_int_equal(fcntl(h.plan_fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW |
+			 F_SEAL_FUTURE_WRITE), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE);
+	assert_int_equal(fcntl(h.shared_fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW),
+			 F_SEAL_SHRINK | F_SEAL_GROW);
+	/* our own mapping stays writable after sealing */
+	fl_block_beat(h.ctl, 12345);
+	assert_int_equal(atomic_load(&h.ctl->hdr.heartbeat_ns), 12345);
+	snprintf(path, sizeof(path), "%s", h.path);
+	fl_block_close(&h);
+	assert_int_equal(lstat(path, &st), -1); /* nothing left behind */
+	assert_int_equal(errno, ENOENT);
+}
+
+/* What a program holding the fds can do to them: read the plan, never write
+ * it or change its size; write the shared area, never change its size. */
+static void test_seals_refuse_writes(void **state)
+{
+	struct fl_block_owner o = me();
+	struct fl_block h;
+	char buf[8] = "forged!";
+	void *p;
+
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	int plan = open(tmpdir, O_RDONLY); /* a fresh descriptor, as a client has */
+	close(plan);
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", h.plan_fd);
+	plan = open(proc, O_RDWR);
+	assert_true(plan >= 0);
+	assert_true(mmap(NULL, FL_PLAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, plan, 0) ==
+		    MAP_FAILED);
+	assert_int_equal(errno, EPERM);
+	p = mmap(NULL, FL_PLAN_SIZE, PROT_READ, MAP_SHARED, plan, 0);
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(mprotect(p, FL_PLAN_SIZE, PROT_READ | PROT_WRITE), -1);
+	assert_int_equal(((struct fl_ctl *)p)->hdr.magic, FL_CTL_MAGIC);
+	munmap(p, FL_PLAN_SIZE);
+	assert_int_equal(pwrite(plan, buf, sizeof(buf), 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(plan, 0), -1);
+	assert_int_equal(ftruncate(plan, 2 * FL_PLAN_SIZE), -1);
+	assert_int_equal(fallocate(plan, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096), -1);
+	assert_int_equal(fcntl(plan, F_ADD_SEALS, F_SEAL_WRITE), -1); /* sealed seals */
+	close(plan);
+	/* the shared area: truncation after attach is impossible */
+	assert_int_equal(ftruncate(h.shared_fd, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(h.shared_fd, 2 * FL_SHARED_SIZE), -1);
+	p = mmap(NULL, FL_SHARED_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, h.shared_fd, 0);
+	assert_true(p != MAP_FAILED);
+	munmap(p, FL_SHARED_SIZE);
+	fl_block_close(&h);
 }
 
 static void test_owner_chown(void **state)
 {
-	struct fl_ctl_owner o = { 65534, 65534, true };
-	struct fl_ctlh h;
+	struct fl_block_owner o = { 65534, 65534, true };
+	struct fl_block h;
 	struct stat st;
 
 	if (geteuid() != 0)
 		skip();
-	assert_int_equal(fl_ctl_create_private(&o, 1, &h), 0);
-	assert_int_equal(fl_ctl_activate(&h), 0);
-	assert_int_equal(stat(h.path, &st), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	assert_int_equal(lstat(h.path, &st), 0);
 	assert_int_equal(st.st_uid, 65534);
 	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(strncmp(h.path, "/tmp/", 5), 0); /* not root's runtime dir */
 	assert_int_equal(h.ctl->hdr.owner_uid, 65534);
-	assert_int_equal(strncmp(h.path, "/tmp/", 5), 0); /* reachable by that user */
-	assert_int_equal(stat(h.dir, &st), 0);
-	assert_int_equal(st.st_uid, 65534);
-	fl_ctl_close(&h);
+	fl_block_close(&h);
 }
 
-static void test_named_block_live_refused(void **state)
+static void test_named_live_refused(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh a, b;
+	struct fl_block_owner o = me();
+	struct fl_block a, b;
 	char path[PATH_MAX];
+	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/ctl", tmpdir);
-	assert_int_equal(fl_ctl_create(path, &o, 1, &a), 0);
-	assert_int_equal(access(path, F_OK), -1); /* not visible before activation */
-	assert_int_equal(fl_ctl_activate(&a), 0);
-	assert_int_equal(access(path, F_OK), 0);
-	/* we are alive and beating: a second controller is refused */
-	assert_int_equal(fl_ctl_create(path, &o, 1, &b), -EEXIST);
-	assert_int_equal(access(path, F_OK), 0);
-	fl_ctl_close(&a);
-	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/live.ctl", tmpdir);
+	assert_int_equal(fl_block_create(path, &o, 1, &a), 0);
+	assert_int_equal(fl_block_activate(&a), 0);
+	assert_int_equal(fl_block_create(path, &o, 1, &b), 0);
+	assert_int_equal(fl_block_activate(&b), -EEXIST);
+	fl_block_close(&b);
+	assert_int_equal(lstat(path, &st), 0); /* a's socket stays */
+	fl_block_close(&a);
+	assert_int_equal(lstat(path, &st), -1);
 }
 
 static void test_named_not_a_block_kept(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh h;
+	struct fl_block_owner o = me();
+	struct fl_block h;
 	char path[PATH_MAX];
+	struct stat st;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/precious", tmpdir);
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	snprintf(path, sizeof(path), "%s/data", tmpdir);
+	fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "data", 4), 4);
+	assert_int_equal(write(fd, "precious", 8), 8);
 	close(fd);
-	assert_int_equal(fl_ctl_create(path, &o, 1, &h), -EEXIST);
-	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(fl_block_create(path, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), -EEXIST);
+	fl_block_close(&h);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 8);
 	unlink(path);
 }
 
+/* A controller killed with -9 leaves a socket nobody listens on: the next
+ * drill at that path replaces it. */
 static void test_named_stale_replaced(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh a, b;
+	struct fl_block_owner o = me();
+	struct fl_block b;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char path[PATH_MAX];
-	pid_t dead = fork();
+	struct stat st;
+	int fd;
 
-	if (dead == 0)
-		_exit(0);
-	assert_int_equal(waitpid(dead, NULL, 0), dead);
-	snprintf(path, sizeof(path), "%s/ctl", tmpdir);
-	assert_int_equal(fl_ctl_create(path, &o, 1, &a), 0);
-	assert_int_equal(fl_ctl_activate(&a), 0);
-	a.ctl->hdr.controller_pid = dead; /* as if its controller crashed */
-	a.owner = false;                  /* and nobody cleaned up */
-	fl_ctl_close(&a);
-	assert_int_equal(access(path, F_OK), 0);
-	assert_int_equal(fl_ctl_create(path, &o, 7, &b), 0);
-	assert_int_equal(fl_ctl_activate(&b), 0);
-	assert_int_equal(b.ctl->hdr.seed, 7);
-	assert_int_equal(b.ctl->hdr.controller_pid, getpid());
-	fl_ctl_close(&b);
-	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/stale.ctl", tmpdir);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	close(fd); /* dies without unlinking */
+	assert_int_equal(fl_block_create(path, &o, 7, &b), 0);
+	assert_int_equal(fl_block_activate(&b), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	fl_block_close(&b);
 }
 
-static void test_open_existing(void **state)
+/* The protocol end to end: a child attaches (plan read-only, shared area
+ * writable) and aborts, while the parent's loop serves. */
+static void on_kid(struct fl_loop *l, int fd, int revents, void *arg)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh a, b;
+	fl_loop_stop(l);
+}
+
+static void test_serve_attach_abort(void **state)
+{
+	struct fl_block_owner o = me();
+	struct fl_block h;
+	struct fl_loop *l;
+	int st, pidfd;
+	pid_t kid;
+
+	assert_int_equal(fl_block_create(NULL, &o, 9, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	assert_int_equal(fl_loop_new(&l), 0);
+	assert_int_equal(fl_block_serve(&h, l), 0);
+	kid = fork();
+	if (kid == 0) {
+		struct fl_ctl *c;
+		if (fl_block_attach(h.path, 2000, &c) < 0)
+			_exit(2);
+		if (c->hdr.seed != 9 || c->hdr.magic != FL_CTL_MAGIC)
+			_exit(3);
+		if (mprotect(c, FL_PLAN_SIZE, PROT_READ | PROT_WRITE) == 0)
+			_exit(4); /* the plan must not become writable */
+		atomic_fetch_add(&c->counters[1][1], 5); /* the shared area is */
+		if (fl_block_abort(h.path, 2000) < 0)
+			_exit(5);
+		_exit(fl_block_state(c) == FL_STATE_ABORTED ? 0 : 6);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, kid, 0);
+	assert_true(pidfd >= 0);
+	assert_true(fl_loop_fd_add(l, pidfd, on_kid, NULL) > 0);
+	assert_int_equal(fl_loop_run(l), 0);
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(atomic_load(&h.ctl->counters[1][1]), 5);
+	assert_int_equal(fl_block_state(h.ctl), FL_STATE_ABORTED);
+	assert_int_equal(h.served, 1);
+	close(pidfd);
+	fl_block_close(&h);
+	fl_loop__free(l);
+}
+
+/* A client may only be served by root or its own uid (SO_PEERCRED): a
+ * socket served by another user is refused before anything is read. */
+static void test_abort_without_controller(void **state)
+{
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/junk", tmpdir);
-	assert_int_equal(fl_ctl_open(path, &b), -ENOENT);
-	assert_int_equal(fl_ctl_create_private(&o, 1, &a), 0);
-	assert_int_equal(fl_ctl_activate(&a), 0);
-	assert_int_equal(fl_ctl_open(a.path, &b), 0);
-	fl_ctl_set_state(b.ctl, FL_STATE_ABORTED);
-	fl_ctl_close(&b); /* not the owner: must not unlink */
-	assert_int_equal(access(a.path, F_OK), 0);
-	assert_int_equal(fl_ctl_state(a.ctl), FL_STATE_ABORTED);
-	/* DONE does not mask an abort */
-	fl_ctl_set_state(a.ctl, FL_STATE_DONE);
-	assert_int_equal(fl_ctl_state(a.ctl), FL_STATE_ABORTED);
-	fl_ctl_close(&a);
+	snprintf(path, sizeof(path), "%s/none.ctl", tmpdir);
+	assert_int_equal(fl_block_abort(path, 100), -ENOENT);
+	assert_int_equal(fl_block_abort(tmpdir, 100), -EPROTO); /* not a socket */
 }
 
 /* ---- journal ---------------------------------------------------------- */
@@ -211,7 +303,7 @@ static void produce(struct fl_ctl *ctl, int id)
 		struct fl_jrec r = { .pid = id, .nth = i, .value_ns = (int64_t)(i * 3 + 1),
 				     .kind = FL_J_FAULT };
 
-		fl_ctl_journal_put(ctl, &r); /* never blocks: full -> dropped */
+		fl_block_journal_put(ctl, &r); /* never blocks: full -> dropped */
 	}
 }
 
@@ -231,11 +323,11 @@ static void *prod_thread(void *a)
 static void consume_until(struct fl_ctl *ctl, struct seen *s, int (*done)(void *),
 			  void *arg)
 {
-	struct fl_jdrain d = { 0 };
+	struct fl_jdrain *dp = &jd;
 
 	while (!done(arg))
-		fl_ctl_drain(ctl, &d, fl_now_mono(), 4096, on_rec, s);
-	fl_ctl_drain(ctl, &d, fl_now_mono(), UINT_MAX, on_rec, s);
+		fl_block_drain(ctl, dp, fl_now_mono(), 4096, on_rec, s);
+	fl_block_drain(ctl, dp, fl_now_mono(), UINT_MAX, on_rec, s);
 }
 
 static void check_exactly_once(struct fl_ctl *ctl, struct seen *s, unsigned long total)
@@ -266,14 +358,15 @@ static void *prod_thread_counted(void *a)
 
 static void test_journal_threads(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh h;
+	struct fl_block_owner o = me();
+	struct fl_block h;
 	struct seen s = { .hit = calloc(NPROD * 2 * PER_PROD, 1) };
 	pthread_t t[NPROD];
 	struct prod_arg pa[NPROD];
 
-	assert_int_equal(fl_ctl_create_private(&o, 1, &h), 0);
-	assert_int_equal(fl_ctl_activate(&h), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	jd = (struct fl_jdrain){ 0 };
 	atomic_store(&threads_left, NPROD);
 	for (int i = 0; i < NPROD; i++) {
 		pa[i] = (struct prod_arg){ h.ctl, i };
@@ -282,11 +375,11 @@ static void test_journal_threads(void **state)
 	consume_until(h.ctl, &s, threads_done, NULL);
 	for (int i = 0; i < NPROD; i++)
 		pthread_join(t[i], NULL);
-	fl_ctl_drain(h.ctl, &(struct fl_jdrain){ 0 }, fl_now_mono(), UINT_MAX, on_rec, &s);
+	fl_block_drain(h.ctl, &jd, fl_now_mono(), UINT_MAX, on_rec, &s);
 	check_exactly_once(h.ctl, &s, NPROD * PER_PROD);
 	assert_true(s.n > 0);
 	free(s.hit);
-	fl_ctl_close(&h);
+	fl_block_close(&h);
 }
 
 static pid_t kids[NPROD];
@@ -305,13 +398,14 @@ static int kids_done(void *arg)
 
 static void test_journal_processes(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh h;
+	struct fl_block_owner o = me();
+	struct fl_block h;
 	struct seen s = { .hit = calloc(NPROD * 2 * PER_PROD, 1) };
 	int left = NPROD;
 
-	assert_int_equal(fl_ctl_create_private(&o, 1, &h), 0);
-	assert_int_equal(fl_ctl_activate(&h), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	jd = (struct fl_jdrain){ 0 };
 	for (int i = 0; i < NPROD; i++) {
 		kids[i] = fork();
 		assert_true(kids[i] >= 0);
@@ -323,62 +417,64 @@ static void test_journal_processes(void **state)
 	consume_until(h.ctl, &s, kids_done, &left);
 	check_exactly_once(h.ctl, &s, NPROD * PER_PROD);
 	free(s.hit);
-	fl_ctl_close(&h);
+	fl_block_close(&h);
 }
 
 static void test_journal_full_drops(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh h;
+	struct fl_block_owner o = me();
+	struct fl_block h;
 	struct seen s = { .hit = calloc(NPROD * PER_PROD, 1) };
-	struct fl_jrec r = { .value_ns = 1 };
+	struct fl_jrec r = { .value_ns = 1, .kind = FL_J_FAULT };
 	int rc = 0;
 
-	assert_int_equal(fl_ctl_create_private(&o, 1, &h), 0);
-	assert_int_equal(fl_ctl_activate(&h), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	jd = (struct fl_jdrain){ 0 };
 	for (uint64_t i = 0; i < FL_JOURNAL_SLOTS; i++) {
 		r.nth = i;
 		r.value_ns = (int64_t)(i * 3 + 1);
-		assert_int_equal(fl_ctl_journal_put(h.ctl, &r), 0);
+		assert_int_equal(fl_block_journal_put(h.ctl, &r), 0);
 	}
-	rc = fl_ctl_journal_put(h.ctl, &r); /* full: dropped, not blocked */
+	rc = fl_block_journal_put(h.ctl, &r); /* full: dropped, not blocked */
 	assert_int_equal(rc, -ENOBUFS);
 	assert_int_equal(atomic_load(&h.ctl->journal.dropped), 1);
-	assert_int_equal(fl_ctl_drain(h.ctl, &(struct fl_jdrain){ 0 }, 0, 100, on_rec, &s),
+	assert_int_equal(fl_block_drain(h.ctl, &jd, 0, 100, on_rec, &s),
 			 100);
-	assert_int_equal(fl_ctl_drain(h.ctl, &(struct fl_jdrain){ 0 }, 0, UINT_MAX,
+	assert_int_equal(fl_block_drain(h.ctl, &jd, 0, UINT_MAX,
 				      on_rec, &s), FL_JOURNAL_SLOTS - 100);
 	assert_int_equal(s.n, FL_JOURNAL_SLOTS);
 	assert_int_equal(s.dup + s.bad, 0);
 	/* and the ring takes records again */
 	r.nth = 5;
 	r.value_ns = 16;
-	assert_int_equal(fl_ctl_journal_put(h.ctl, &r), 0);
+	assert_int_equal(fl_block_journal_put(h.ctl, &r), 0);
 	free(s.hit);
-	fl_ctl_close(&h);
+	fl_block_close(&h);
 }
 
 static void test_journal_stuck_slot(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh h;
+	struct fl_block_owner o = me();
+	struct fl_block h;
 	struct fl_jdrain d = { 0 };
 	struct seen s = { .hit = calloc(NPROD * PER_PROD, 1) };
-	struct fl_jrec r = { .nth = 9, .value_ns = 28 };
+	struct fl_jrec r = { .nth = 9, .value_ns = 28, .kind = FL_J_FAULT };
 	struct fl_journal *j;
 	int64_t t0 = 1000000000ll;
 
-	assert_int_equal(fl_ctl_create_private(&o, 1, &h), 0);
-	assert_int_equal(fl_ctl_activate(&h), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	jd = (struct fl_jdrain){ 0 };
 	j = &h.ctl->journal;
 	/* a producer claims slot 0 and dies before filling it */
 	atomic_store(&j->head, 1);
-	assert_int_equal(fl_ctl_journal_put(h.ctl, &r), 0); /* slot 1 */
-	assert_int_equal(fl_ctl_drain(h.ctl, &d, t0, 10, on_rec, &s), 0);
-	assert_int_equal(fl_ctl_drain(h.ctl, &d, t0 + FL_JOURNAL_STUCK_NS / 2, 10,
+	assert_int_equal(fl_block_journal_put(h.ctl, &r), 0); /* slot 1 */
+	assert_int_equal(fl_block_drain(h.ctl, &d, t0, 10, on_rec, &s), 0);
+	assert_int_equal(fl_block_drain(h.ctl, &d, t0 + FL_JOURNAL_STUCK_NS / 2, 10,
 				      on_rec, &s), 0);
 	/* after ~1 s: skipped, counted, and the record behind it is read */
-	assert_int_equal(fl_ctl_drain(h.ctl, &d, t0 + FL_JOURNAL_STUCK_NS + 1, 10,
+	assert_int_equal(fl_block_drain(h.ctl, &d, t0 + FL_JOURNAL_STUCK_NS + 1, 10,
 				      on_rec, &s), 1);
 	assert_int_equal(s.n, 1);
 	assert_int_equal(atomic_load(&j->dropped), 1);
@@ -388,16 +484,88 @@ static void test_journal_stuck_slot(void **state)
 	 * must not jam the ring for the next lap. */
 	atomic_store(&j->slot[0].seq, 1);
 	for (uint64_t i = 0; i < FL_JOURNAL_SLOTS - 2; i++)
-		assert_int_equal(fl_ctl_journal_put(h.ctl, &r), 0);
-	assert_int_equal(fl_ctl_drain(h.ctl, &d, t0 + 3 * FL_JOURNAL_STUCK_NS, UINT_MAX,
+		assert_int_equal(fl_block_journal_put(h.ctl, &r), 0);
+	assert_int_equal(fl_block_drain(h.ctl, &d, t0 + 3 * FL_JOURNAL_STUCK_NS, UINT_MAX,
 				      on_rec, &s), FL_JOURNAL_SLOTS - 2);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(fl_ctl_journal_put(h.ctl, &r), 0);
-	assert_int_equal(fl_ctl_drain(h.ctl, &d, t0 + 3 * FL_JOURNAL_STUCK_NS, UINT_MAX,
+		assert_int_equal(fl_block_journal_put(h.ctl, &r), 0);
+	assert_int_equal(fl_block_drain(h.ctl, &d, t0 + 3 * FL_JOURNAL_STUCK_NS, UINT_MAX,
 				      on_rec, &s), 4);
 	assert_int_equal(atomic_load(&j->dropped), 1);
 	free(s.hit);
-	fl_ctl_close(&h);
+	fl_block_close(&h);
+}
+
+static struct fl_ctl *map_like_shim(const struct fl_block *h)
+{
+	char *base = mmap(NULL, sizeof(struct fl_ctl), PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (base == MAP_FAILED ||
+	    mmap(base, FL_PLAN_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, h->plan_fd, 0) == MAP_FAILED ||
+	    mmap(base + FL_PLAN_SIZE, FL_SHARED_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, h->shared_fd, 0) == MAP_FAILED)
+		return NULL;
+	return (struct fl_ctl *)(void *)base;
+}
+
+/* What a hostile program can write into the ring: a slot sequence one ahead
+ * of head (the old infinite spin), a head far ahead, garbage sequences and
+ * records with fields out of range. Producers give up in bounded time, the
+ * consumer never hangs and passes on no malformed record. */
+static void test_journal_forged(void **state)
+{
+	struct fl_block_owner o = me();
+	struct fl_block h;
+	struct seen s = { .hit = calloc(NPROD * PER_PROD, 1) };
+	struct fl_jrec r = { .nth = 1, .value_ns = 4, .kind = FL_J_FAULT };
+	struct fl_journal *j;
+	int64_t t0 = 1000000000ll;
+
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	jd = (struct fl_jdrain){ 0 };
+	j = &h.ctl->journal;
+	/* slot 0 one ahead of head: every push used to spin forever */
+	atomic_store(&j->slot[0].seq, 1 + FL_JOURNAL_SLOTS);
+	assert_int_equal(fl_journal_push(j, &r), FL_JPUSH_GAVE_UP);
+	assert_int_equal(atomic_load(&j->dropped), 1);
+	/* the consumer skips the forged slot once it has stayed so ~1 s */
+	assert_int_equal(fl_block_drain(h.ctl, &jd, t0, 10, on_rec, &s), 0);
+	assert_int_equal(fl_block_drain(h.ctl, &jd, t0 + FL_JOURNAL_STUCK_NS + 1, 10,
+					on_rec, &s), 0);
+	assert_int_equal(jd.resync, 1);
+	/* producers work again from where the ring is */
+	atomic_store(&j->head, 1);
+	assert_int_equal(fl_journal_push(j, &r), FL_JPUSH_OK);
+	/* a malformed record (op out of range) is counted, not passed on */
+	struct fl_jrec bad = r;
+	bad.op = 200;
+	assert_int_equal(fl_journal_push(j, &bad), FL_JPUSH_OK);
+	bad = r;
+	bad.kind = 77;
+	assert_int_equal(fl_journal_push(j, &bad), FL_JPUSH_OK);
+	assert_int_equal(fl_block_drain(h.ctl, &jd, t0 + 2 * FL_JOURNAL_STUCK_NS, 100,
+					on_rec, &s), 1);
+	assert_int_equal(jd.malformed, 2);
+	/* a forged tail is not ours: draining goes on from our own */
+	atomic_store(&j->tail, 123456789);
+	assert_int_equal(fl_journal_push(j, &r), FL_JPUSH_OK);
+	assert_int_equal(fl_block_drain(h.ctl, &jd, t0 + 2 * FL_JOURNAL_STUCK_NS, 100,
+					on_rec, &s), 1);
+	/* head forged far ahead: a producer finds a slot whose sequence is
+	 * behind and counts the ring as full, without spinning */
+	atomic_store(&j->head, (uint64_t)1 << 60);
+	assert_int_equal(fl_journal_push(j, &r), FL_JPUSH_FULL);
+	/* every slot garbage: one drain looks at a bounded number of slots */
+	for (unsigned i = 0; i < FL_JOURNAL_SLOTS; i++)
+		atomic_store(&j->slot[i].seq, 0xdeadbeefull * (i + 7));
+	for (int k = 0; k < 3; k++)
+		fl_block_drain(h.ctl, &jd, t0 + (4 + k) * FL_JOURNAL_STUCK_NS, UINT_MAX,
+			       on_rec, &s);
+	assert_int_equal(s.bad, 0);
+	free(s.hit);
+	fl_block_close(&h);
 }
 
 /* ---- state and futex wake -------------------------------------------------- */
@@ -438,46 +606,49 @@ static void *futex_waiter(void *a)
 
 static void test_abort_wakes_thread(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh h;
+	struct fl_block_owner o = me();
+	struct fl_block h;
 	pthread_t t;
 	void *ret;
 	int64_t t0;
 
-	assert_int_equal(fl_ctl_create_private(&o, 1, &h), 0);
-	assert_int_equal(fl_ctl_activate(&h), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	jd = (struct fl_jdrain){ 0 };
 	atomic_store(&waiter_tid, 0);
 	assert_int_equal(pthread_create(&t, NULL, futex_waiter, &h.ctl->hdr.state), 0);
 	while (!atomic_load(&waiter_tid))
 		sched_yield();
 	wait_in_futex(getpid(), atomic_load(&waiter_tid));
 	t0 = fl_now_mono();
-	fl_ctl_set_state(h.ctl, FL_STATE_ABORTED);
+	fl_block_set_state(h.ctl, FL_STATE_ABORTED);
 	pthread_join(t, &ret);
 	assert_int_equal((intptr_t)ret, FL_STATE_ABORTED);
 	assert_true(fl_now_mono() - t0 < 100000000ll); /* woken, not timed out */
-	fl_ctl_close(&h);
+	fl_block_close(&h);
 }
 
 static void test_abort_wakes_process_and_gate(void **state)
 {
-	struct fl_ctl_owner o = me();
-	struct fl_ctlh h, other;
+	struct fl_block_owner o = me();
+	struct fl_block h;
 	struct timespec to = { 5, 0 };
 	int st[2];
 	pid_t kid[2];
 
-	assert_int_equal(fl_ctl_create_private(&o, 1, &h), 0);
-	assert_int_equal(fl_ctl_activate(&h), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
+	assert_int_equal(fl_block_activate(&h), 0);
+	jd = (struct fl_jdrain){ 0 };
 	atomic_store(&h.ctl->waiters[3][FL_OP_RECV], 1);
 	for (int k = 0; k < 2; k++) {
 		kid[k] = fork();
 		if (kid[k] == 0) {
-			/* a separate mapping, as a shim would have */
-			if (fl_ctl_open(h.path, &other) < 0)
+			/* a separate mapping, as a shim has: plan read-only */
+			struct fl_ctl *other = map_like_shim(&h);
+			if (!other)
 				_exit(2);
-			void *w = k == 0 ? (void *)&other.ctl->hdr.state
-					 : (void *)&other.ctl->counters[3][FL_OP_RECV];
+			void *w = k == 0 ? (void *)&other->hdr.state
+					 : (void *)&other->counters[3][FL_OP_RECV];
 			long r = syscall(SYS_futex, w, FUTEX_WAIT, k == 0 ? FL_STATE_ACTIVE : 0,
 					 &to, NULL, 0);
 			_exit(r == 0 ? 0 : 1);
@@ -485,28 +656,31 @@ static void test_abort_wakes_process_and_gate(void **state)
 	}
 	wait_in_futex(kid[0], kid[0]);
 	wait_in_futex(kid[1], kid[1]);
-	fl_ctl_set_state(h.ctl, FL_STATE_ABORTED);
+	fl_block_set_state(h.ctl, FL_STATE_ABORTED);
 	for (int k = 0; k < 2; k++) {
 		assert_int_equal(waitpid(kid[k], &st[k], 0), kid[k]);
 		assert_true(WIFEXITED(st[k]));
 		assert_int_equal(WEXITSTATUS(st[k]), 0); /* woken (0), not ETIMEDOUT */
 	}
-	fl_ctl_close(&h);
+	fl_block_close(&h);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_private_block),
+		cmocka_unit_test(test_seals_refuse_writes),
 		cmocka_unit_test(test_owner_chown),
-		cmocka_unit_test(test_named_block_live_refused),
+		cmocka_unit_test(test_named_live_refused),
 		cmocka_unit_test(test_named_not_a_block_kept),
 		cmocka_unit_test(test_named_stale_replaced),
-		cmocka_unit_test(test_open_existing),
+		cmocka_unit_test(test_serve_attach_abort),
+		cmocka_unit_test(test_abort_without_controller),
 		cmocka_unit_test(test_journal_threads),
 		cmocka_unit_test(test_journal_processes),
 		cmocka_unit_test(test_journal_full_drops),
 		cmocka_unit_test(test_journal_stuck_slot),
+		cmocka_unit_test(test_journal_forged),
 		cmocka_unit_test(test_abort_wakes_thread),
 		cmocka_unit_test(test_abort_wakes_process_and_gate),
 	};
