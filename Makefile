@@ -79,9 +79,10 @@ $(O)/controller/%.o: controller/%.c | deps
 # Unit tests link the controller's objects (not main) and, for the shim's
 # pure parts, the shim sources that have no interposers (shim/core_*.c).
 SHIM_PURE := $(wildcard shim/pure_*.c)
-$(O)/tests/%: tests/unit/%.c $(CTL_LIBOBJ) $(SHIM_PURE) | deps
+# tests/unit/skip77.h is force-included: a case that skips makes the binary exit 77.
+$(O)/tests/%: tests/unit/%.c tests/unit/skip77.h $(CTL_LIBOBJ) $(SHIM_PURE) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ishim -o $@ $< $(CTL_LIBOBJ) $(SHIM_PURE) $(LDSAN) $(CTL_LIBS) -lcmocka -lpthread
+	$(CC) $(CFLAGS) -Ishim -include tests/unit/skip77.h -o $@ $< $(CTL_LIBOBJ) $(SHIM_PURE) $(LDSAN) $(CTL_LIBS) -lcmocka -lpthread
 
 $(O)/tests/helpers/%: tests/helpers/%.c | deps
 	@mkdir -p $(dir $@)

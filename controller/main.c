@@ -30,7 +30,7 @@ static const char fl__usage[] =
 	"\n"
 	"  run [-p PROFILE | -s SCENARIO] [-o TIMELINE] [--seed N] [--speed X]\n"
 	"      [--user NAME] [--ctl PATH] [--duration S] [--ticks-every MS] [-q]\n"
-	"      [--pin TIMELINE] -- CMD [ARGS...]\n"
+	"      [--pin TIMELINE [--pin-force]] -- CMD [ARGS...]\n"
 	"        run CMD with libfaultline.so preloaded and the profile's faults\n"
 	"        armed; exit with CMD's status (128+N for signal N), or 125 when\n"
 	"        faultline fails, 126 when CMD cannot run, 127 when not found\n"
@@ -51,6 +51,8 @@ static const char fl__usage[] =
 	"  --speed X    scenario time runs X times faster than real time\n"
 	"  --user NAME  run CMD as NAME (root only); the block is given to NAME\n"
 	"  --ctl PATH   control block path (run: default a private temp dir)\n"
+	"  --pin TL     replay the faults of timeline TL, in order; it must be of\n"
+	"               this profile (its sha256), unless --pin-force\n"
 	"\n"
 	"environment: FAULTLINE_SHIM (path of libfaultline.so),\n"
 	"             FAULTLINE_SCENARIOS (default directory for `scenarios`)\n";
@@ -88,7 +90,7 @@ static bool fl__pos_double(const char *s, double *out, bool zero_ok)
 
 enum {
 	FL_OPT_SEED = 256, FL_OPT_SPEED, FL_OPT_USER, FL_OPT_CTL,
-	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN,
+	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN, FL_OPT_PIN_FORCE,
 };
 
 static const struct option fl__run_longopts[] = {
@@ -103,6 +105,7 @@ static const struct option fl__run_longopts[] = {
 	{ "duration", required_argument, NULL, FL_OPT_DURATION },
 	{ "ticks-every", required_argument, NULL, FL_OPT_TICKS },
 	{ "pin", required_argument, NULL, FL_OPT_PIN },
+	{ "pin-force", no_argument, NULL, FL_OPT_PIN_FORCE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -154,6 +157,9 @@ static int fl__run_opt(int c, const char *arg, struct fl_run_opts *o)
 		return 0;
 	case FL_OPT_PIN:
 		o->pin = arg;
+		return 0;
+	case FL_OPT_PIN_FORCE:
+		o->pin_force = true;
 		return 0;
 	case 'q':
 		o->quiet = true;

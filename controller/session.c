@@ -77,6 +77,7 @@ struct sess {
 	bool ended;         /* faults over (abort, end of drill) */
 	char why[64];       /* why the drill ended early */
 	int exit_code;
+	bool pin_forced;    /* --pin-force let another profile's timeline in */
 };
 
 static void sess_init(struct sess *s, const struct fl_run_opts *o)
@@ -104,28 +105,32 @@ static int64_t run_ns(const struct sess *s, int64_t now)
 /* --pin: the profile's op rules become the recorded faults, in order. */
 static int load_pin(struct sess *s)
 {
+	struct fl_pin_opts po = { s->o->profile, s->o->pin_force };
+	struct fl_pin_result res;
 	char err[1024] = "";
-	uint64_t seed = 0;
-	bool has_seed = false;
-	int n;
+	int rc;
 
 	if (!s->has_prof) {
 		fprintf(stderr, "faultline: --pin %s: give the profile it was "
 			"recorded with (-p or -s)\n", s->o->pin);
 		return -EINVAL;
 	}
-	n = fl_pin_apply(&s->prof, s->o->pin, &seed, &has_seed, err, sizeof(err));
-	if (n < 0) {
-		fprintf(stderr, "faultline: --pin %s", err);
-		return n;
+	rc = fl_pin_apply(&s->prof, s->o->pin, &po, &res, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "faultline: --pin %s\n", err);
+		return rc;
 	}
-	if (has_seed && !s->o->has_seed) {
-		s->seed = seed;
+	s->pin_forced = res.forced;
+	if (res.forced)
+		fprintf(stderr, "faultline: --pin %s: recorded under another "
+			"profile; pinned anyway (--pin-force)\n", s->o->pin);
+	if (res.has_seed && !s->o->has_seed) {
+		s->seed = res.seed;
 		s->seed_src = "pin";
 	}
 	if (!s->o->quiet)
-		fprintf(stderr, "faultline: pinned %d recorded faults from %s into "
-			"%u rules\n", n, s->o->pin, s->prof.nrules);
+		fprintf(stderr, "faultline: pinned %u recorded faults from %s into "
+			"%u rules\n", res.faults, s->o->pin, s->prof.nrules);
 	return 0;
 }
 
@@ -437,6 +442,9 @@ static void write_start(struct sess *s)
 		.pid = s->pid,
 		.epoch_real_ns = s->h.ctl->hdr.epoch_real_ns,
 		.speed = s->o->speed,
+		.pin = s->o->pin,
+		.pin_force = s->o->pin_force,
+		.pin_forced = s->pin_forced,
 	};
 
 	fl_timeline_start(&s->tl, &st);

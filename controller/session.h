@@ -34,6 +34,7 @@ struct fl_run_opts {
 	int64_t ticks_every_ns;/* --ticks-every, 0 for the default */
 	bool quiet;            /* -q: no summary line on stderr */
 	const char *pin;       /* --pin TIMELINE: replay its faults, in order */
+	bool pin_force;        /* --pin-force: even if recorded under another profile */
 };
 
 /* Run a session; returns the process exit code (see above). Messages go to

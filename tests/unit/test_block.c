@@ -137,8 +137,10 @@ static void test_owner_chown(void **state)
 	struct fl_block h;
 	struct stat st;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		print_message("skip: needs root (a socket owned by another user)\n");
 		skip();
+	}
 	assert_int_equal(fl_block_create(NULL, &o, 1, &h), 0);
 	assert_int_equal(fl_block_activate(&h), 0);
 	assert_int_equal(lstat(h.path, &st), 0);

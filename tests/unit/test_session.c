@@ -233,8 +233,10 @@ static void test_user(void **state)
 	struct fl_run_opts o = { .speed = 1.0, .duration_s = -1.0, .cmd = argv,
 				 .quiet = true, .user = "nobody" };
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		print_message("skip: --user needs root\n");
 		skip();
+	}
 	path_of(out, "user.out");
 	snprintf(script, sizeof(script),
 		 "{ id -u; stat -c '%%u %%a' \"$FAULTLINE_CTL\"; } > %s", out);
