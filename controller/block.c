@@ -170,10 +170,16 @@ static const char *runtime_base(const struct fl_block_owner *o)
 	return "/tmp";
 }
 
-/* Does a live server answer at path? 1 live, 0 refused (dead), -errno. */
+/* Does a live server answer at path? 1 live, 0 dead, -errno. A killed
+ * controller's listening socket can outlive it for a moment (its io_uring
+ * is torn down asynchronously) and still queue connections: only an answer
+ * to a request proves a live controller. */
+#define PROBE_WAIT_MS 500
 static int socket_live(const char *path)
 {
 	struct sockaddr_un sa;
+	struct pollfd pfd;
+	char req = '?', buf[sizeof(struct fl_hello)];
 	int fd, r, err;
 
 	if ((err = set_path(&sa, path)) < 0)
@@ -183,10 +189,20 @@ static int socket_live(const char *path)
 		return -errno;
 	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	err = errno;
+	if (r < 0) {
+		close(fd);
+		if (err == EAGAIN) /* a full backlog: somebody is alive */
+			return 1;
+		return err == ECONNREFUSED ? 0 : -err;
+	}
+	r = 0;
+	if (send(fd, &req, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		r = poll(&pfd, 1, PROBE_WAIT_MS) == 1 && (pfd.revents & POLLIN) &&
+		    recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
+	}
 	close(fd);
-	if (r == 0 || err == EAGAIN) /* EAGAIN: a full backlog is alive */
-		return 1;
-	return err == ECONNREFUSED ? 0 : -err;
+	return r;
 }
 
 /* Is the regular file at path an old-ABI block nobody drives any more? */
