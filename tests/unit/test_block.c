@@ -151,6 +151,17 @@ static void test_owner_chown(void **state)
 	fl_block_close(&h);
 }
 
+static void stop_loop(struct fl_loop *l, long long id, void *arg)
+{
+	fl_loop_stop(l);
+}
+
+static void *run_loop(void *l)
+{
+	fl_loop_run(l);
+	return NULL;
+}
+
 static void test_named_live_refused(void **state)
 {
 	struct fl_block_owner o = me();
@@ -158,14 +169,24 @@ static void test_named_live_refused(void **state)
 	char path[PATH_MAX];
 	struct stat st;
 
+	struct fl_loop *l;
+	pthread_t t;
+
 	snprintf(path, sizeof(path), "%s/live.ctl", tmpdir);
 	assert_int_equal(fl_block_create(path, &o, 1, &a), 0);
 	assert_int_equal(fl_block_activate(&a), 0);
+	/* live = a controller answers: a's loop serves in a thread */
+	assert_int_equal(fl_loop_new(&l), 0);
+	assert_int_equal(fl_block_serve(&a, l), 0);
+	assert_true(fl_loop_timer_add(l, 3000000000ll, 0, stop_loop, NULL) > 0);
+	assert_int_equal(pthread_create(&t, NULL, run_loop, l), 0);
 	assert_int_equal(fl_block_create(path, &o, 1, &b), 0);
 	assert_int_equal(fl_block_activate(&b), -EEXIST);
 	fl_block_close(&b);
+	pthread_join(t, NULL);
 	assert_int_equal(lstat(path, &st), 0); /* a's socket stays */
 	fl_block_close(&a);
+	fl_loop__free(l);
 	assert_int_equal(lstat(path, &st), -1);
 }
 
