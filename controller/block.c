@@ -591,7 +591,7 @@ static int request(const char *path, char req, int timeout_ms,
 	else if (cr.uid != 0 && cr.uid != geteuid())
 		err = -EPERM;
 	else if (send(fd, &req, 1, MSG_NOSIGNAL) != 1)
-		err = -EPROTO;
+		err = -ECONNREFUSED; /* the listener went away: nobody serves */
 	if (err)
 		goto out;
 	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
@@ -613,7 +613,11 @@ static int request(const char *path, char req, int timeout_ms,
 				close(x);
 		}
 	}
-	if (n != (ssize_t)sizeof(*h) || h->magic != FL_HELLO_MAGIC || h->abi != FL_ABI_VERSION)
+	if (n == 0 || (n < 0 && errno == ECONNRESET)) /* closed unanswered: a
+						       dying controller's listener */
+		err = -ECONNREFUSED;
+	else if (n != (ssize_t)sizeof(*h) || h->magic != FL_HELLO_MAGIC ||
+		 h->abi != FL_ABI_VERSION)
 		err = -EPROTO;
 	else if (h->status)
 		err = -(int)h->status;
