@@ -407,7 +407,7 @@ void fl_bpf_start(struct fl_bpf *b, struct fl_timeline *tl)
 static void publish_hits(struct fl_bpf *b, struct fl_ctl *ctl)
 {
 	for (unsigned k = 0; ctl && k < b->nirules; k++)
-		atomic_store_explicit(&ctl->rules[b->rule_of[k]].hits, b->ihits[k],
+		atomic_store_explicit(&ctl->hits[b->rule_of[k]], b->ihits[k],
 				      memory_order_relaxed);
 }
 
