@@ -42,6 +42,9 @@ static const char fl__usage[] =
 	"  validate FILE...      check profiles and scenarios; print every error\n"
 	"  model -s SCENARIO [--seed N] [--format csv|jsonl] [--ticks-every MS]\n"
 	"        print the scenario's market series (no program runs)\n"
+	"  model -s SCENARIO --stats [--seed N] [--seeds K]\n"
+	"        outcome metrics (drawdown, liquidations, cascade, depth, spread,\n"
+	"        retrace) over K seeds from N (default 5), with the seed spread\n"
 	"  scenarios [DIR]       list the bundled scenarios\n"
 	"  version               print the version\n"
 	"\n"
@@ -91,6 +94,7 @@ static bool fl__pos_double(const char *s, double *out, bool zero_ok)
 enum {
 	FL_OPT_SEED = 256, FL_OPT_SPEED, FL_OPT_USER, FL_OPT_CTL,
 	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN, FL_OPT_PIN_FORCE,
+	FL_OPT_STATS, FL_OPT_SEEDS,
 };
 
 static const struct option fl__run_longopts[] = {
@@ -305,6 +309,8 @@ struct fl__model_opts {
 	bool has_seed;
 	enum mkt_format fmt;
 	int64_t every_ns;
+	bool stats;
+	int nseeds;
 };
 
 static int fl__parse_model(int argc, char **argv, struct fl__model_opts *m)
@@ -314,13 +320,16 @@ static int fl__parse_model(int argc, char **argv, struct fl__model_opts *m)
 		{ "seed", required_argument, NULL, FL_OPT_SEED },
 		{ "format", required_argument, NULL, FL_OPT_FORMAT },
 		{ "ticks-every", required_argument, NULL, FL_OPT_TICKS },
+		{ "stats", no_argument, NULL, FL_OPT_STATS },
+		{ "seeds", required_argument, NULL, FL_OPT_SEEDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double d;
+	uint64_t k;
 	int c;
 
-	*m = (struct fl__model_opts){ .fmt = MKT_FMT_CSV };
+	*m = (struct fl__model_opts){ .fmt = MKT_FMT_CSV, .nseeds = 5 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
 		if (c == 's') {
@@ -340,6 +349,12 @@ static int fl__parse_model(int argc, char **argv, struct fl__model_opts *m)
 				return fl__bad_usage("--ticks-every %s: expected ms > 0",
 						     optarg, 2);
 			m->every_ns = (int64_t)(d * 1e6);
+		} else if (c == FL_OPT_STATS) {
+			m->stats = true;
+		} else if (c == FL_OPT_SEEDS) {
+			if (!fl__u64(optarg, &k) || k < 1 || k > 64)
+				return fl__bad_usage("--seeds %s: expected 1 to 64", optarg, 2);
+			m->nseeds = (int)k;
 		} else if (c == 'h') {
 			fputs(fl__usage, stdout);
 			return -1;
@@ -349,7 +364,7 @@ static int fl__parse_model(int argc, char **argv, struct fl__model_opts *m)
 	}
 	if (!m->file || optind < argc)
 		return fl__bad_usage("usage: faultline model -s SCENARIO [--seed N] "
-				     "[--format csv|jsonl] [--ticks-every MS]%s", "", 2);
+				     "[--format csv|jsonl] [--ticks-every MS] [--stats [--seeds K]]%s", "", 2);
 	return 0;
 }
 
@@ -358,7 +373,8 @@ static int fl__model_write(const struct fl__model_opts *m,
 {
 	uint64_t seed = m->has_seed ? m->seed : p->has_seed ? p->seed : 1;
 	int64_t every = m->every_ns ? m->every_ns : mkt_params__dt_ns(p->market);
-	int err = mkt_write_series(p->market, seed, m->fmt, every, stdout);
+	int err = m->stats ? mkt_write_stats(p->market, seed, m->nseeds, stdout)
+			   : mkt_write_series(p->market, seed, m->fmt, every, stdout);
 
 	if (!err && fflush(stdout) != 0)
 		err = -EIO;
