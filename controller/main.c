@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "mode.h"
 #include "market/market.h"
 #include "profile.h"
 #include "session.h"
@@ -30,7 +31,8 @@ static const char fl__usage[] =
 	"\n"
 	"  run [-p PROFILE | -s SCENARIO] [-o TIMELINE] [--seed N] [--speed X]\n"
 	"      [--user NAME] [--ctl PATH] [--duration S] [--ticks-every MS] [-q]\n"
-	"      [--pin TIMELINE [--pin-force]] -- CMD [ARGS...]\n"
+	"      [--pin TIMELINE [--pin-force]] [--mode auto|preload|seccomp|both]\n"
+	"      [--timens] [-v] -- CMD [ARGS...]\n"
 	"        run CMD with libfaultline.so preloaded and the profile's faults\n"
 	"        armed; exit with CMD's status (128+N for signal N), or 125 when\n"
 	"        faultline fails, 126 when CMD cannot run, 127 when not found\n"
@@ -95,6 +97,7 @@ enum {
 	FL_OPT_SEED = 256, FL_OPT_SPEED, FL_OPT_USER, FL_OPT_CTL,
 	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN, FL_OPT_PIN_FORCE,
 	FL_OPT_STATS, FL_OPT_SEEDS,
+	FL_OPT_MODE, FL_OPT_TIMENS,
 };
 
 static const struct option fl__run_longopts[] = {
@@ -111,6 +114,9 @@ static const struct option fl__run_longopts[] = {
 	{ "pin", required_argument, NULL, FL_OPT_PIN },
 	{ "pin-force", no_argument, NULL, FL_OPT_PIN_FORCE },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "mode", required_argument, NULL, FL_OPT_MODE },
+	{ "timens", no_argument, NULL, FL_OPT_TIMENS },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -168,6 +174,20 @@ static int fl__run_opt(int c, const char *arg, struct fl_run_opts *o)
 	case 'q':
 		o->quiet = true;
 		return 0;
+	case 'v':
+		o->verbose = true;
+		return 0;
+	case FL_OPT_TIMENS:
+		o->timens = true;
+		return 0;
+	case FL_OPT_MODE: {
+		enum fl_mode m;
+		if (fl_mode_parse(arg, &m) < 0)
+			return fl__bad_usage("--mode %s: expected auto, preload, seccomp "
+					     "or both", arg, FL_EXIT_FAIL);
+		o->mode = (int)m;
+		return 0;
+	}
 	case 'h':
 		fputs(fl__usage, stdout);
 		return -1;
@@ -183,7 +203,7 @@ static int fl__parse_run(int argc, char **argv, struct fl_run_opts *o)
 	*o = (struct fl_run_opts){ .speed = 1.0, .duration_s = -1.0 };
 	optind = 1;
 	/* '+': stop at CMD, its options are its own. */
-	while ((c = getopt_long(argc, argv, "+p:s:o:qh", fl__run_longopts,
+	while ((c = getopt_long(argc, argv, "+p:s:o:qvh", fl__run_longopts,
 				NULL)) != -1) {
 		rc = fl__run_opt(c, optarg, o);
 		if (rc)

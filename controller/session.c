@@ -34,6 +34,7 @@
 #include "ctl.h"
 #include "ticker.h"
 #include "loop.h"
+#include "mode.h"
 #include "profile.h"
 #include "pin.h"
 #include "reach.h"
@@ -78,6 +79,7 @@ struct sess {
 	bool ended;         /* faults over (abort, end of drill) */
 	char why[64];       /* why the drill ended early */
 	int exit_code;
+	struct fl_layer layer; /* shim, seccomp supervisor or both (mode.h) */
 	bool pin_forced;    /* --pin-force let another profile's timeline in */
 	struct fl_reach reach; /* did the faults reach the command (run only) */
 };
@@ -281,6 +283,7 @@ static void end_faults(struct sess *s, enum fl_state st, const char *type,
 	s->ended = true;
 	snprintf(s->why, sizeof(s->why), "%s", why);
 	fl_ctl_set_state(s->h.ctl, st);
+	fl_layer_release(&s->layer);
 	fl_timeline_event(&s->tl, type, run_ns(s, fl_now_mono()), why);
 	if (s->tick_timer > 0)
 		fl_loop_timer_del(s->loop, s->tick_timer);
@@ -424,16 +427,18 @@ static int setup_signals(struct sess *s)
 
 static int spawn_cmd(struct sess *s)
 {
-	char **env = fl_env_build(s->shim, s->h.path);
 	struct fl_spawn sp = {
-		.argv = s->o->cmd, .envp = env, .user = &s->user,
+		.argv = s->o->cmd, .user = &s->user,
 		.mask = &s->oldmask, .old_act = s->oldact, .nold_act = _NSIG,
 	};
+	bool preload = fl_layer_spawn(&s->layer, &sp);
+	char **env = fl_env_build(preload ? s->shim : NULL, s->h.path);
 	enum fl_spawn_stage stage;
 	int err;
 
 	if (!env)
 		return -ENOMEM;
+	sp.envp = env;
 	err = fl_spawn(&sp, &s->pid, &stage);
 	fl_env__free(env);
 	if (err < 0) {
@@ -444,6 +449,10 @@ static int spawn_cmd(struct sess *s)
 		return err;
 	}
 	fl_reach_spawned(&s->reach, s->pid, fl_now_mono());
+	if ((err = fl_layer_start(&s->layer, s->loop, s->h.ctl)) < 0) {
+		fprintf(stderr, "faultline: seccomp supervisor: %s\n", strerror(-err));
+		return err;
+	}
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	if (s->pidfd < 0)
 		return -errno;
@@ -462,6 +471,8 @@ static void write_start(struct sess *s)
 		.pid = s->pid,
 		.epoch_real_ns = s->h.ctl->hdr.epoch_real_ns,
 		.speed = s->o->speed,
+		.layer = is_run(s) ? fl_mode_name(s->layer.mode) : NULL,
+		.layer_reason = is_run(s) ? s->layer.why : NULL,
 		.pin = s->o->pin,
 		.pin_force = s->o->pin_force,
 		.pin_forced = s->pin_forced,
@@ -501,6 +512,23 @@ static int setup_timers(struct sess *s)
 			return (int)id;
 	}
 	return 0;
+}
+
+/* Which layer reaches CMD (mode.h); a rule it cannot serve stops here,
+ * before CMD starts. */
+static int layer_setup(struct sess *s)
+{
+	char err[1024];
+	int r;
+
+	fl_layer_choose(&s->layer, (enum fl_mode)s->o->mode, s->o->cmd,
+			s->user.set ? s->user.uid : geteuid(),
+			s->user.set ? s->user.gid : getegid(), s->o->verbose);
+	r = fl_layer_prepare(&s->layer, s->h.ctl, s->o->verbose, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "faultline: %s: %s\n", s->o->profile ? s->o->profile
+			: "profile", err);
+	return r;
 }
 
 static int start_cmd(struct sess *s)
@@ -587,6 +615,7 @@ static void sess_free(struct sess *s)
 {
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
+	fl_layer_fini(&s->layer);
 	fl_ctl_close(&s->h);
 	fl_reach_free(&s->reach);
 	fl_snap_free(&s->snap);
@@ -621,6 +650,10 @@ int fl_run_main(const struct fl_run_opts *o)
 		err = prepare(s);
 	if (!err)
 		err = make_block(s);
+	if (!err && is_run(s))
+		err = layer_setup(s);
+	/* "no process attached" means something only when the shim is the layer */
+	s->reach.preload = s->layer.mode == FL_MODE_PRELOAD;
 	if (!err)
 		err = open_timeline(s);
 	if (!err)

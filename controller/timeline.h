@@ -55,6 +55,8 @@ struct fl_tl_start {
 	int pid;                 /* the command's pid, 0 = none */
 	int64_t epoch_real_ns;
 	double speed;
+	const char *layer;        /* run: "preload", "seccomp", "both"; NULL */
+	const char *layer_reason; /* why that layer (mode.h) */
 	const char *pin;         /* --pin TIMELINE, or NULL (then no pin keys) */
 	bool pin_force;          /* --pin-force given */
 	bool pin_forced;         /* ... and it was needed: another profile's */

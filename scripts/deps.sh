@@ -30,6 +30,7 @@ test_pkgs=(
   coreutils:/usr/bin/date
   procps:/usr/bin/pgrep
   age:/usr/bin/age
+  nats-server:/usr/sbin/nats-server
 )
 bench_pkgs=(
   fiu-utils:/usr/bin/fiu-run
