@@ -31,7 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "block.h"
 #include "ticker.h"
 #include "loop.h"
 #include "mode.h"
@@ -58,7 +58,7 @@ struct sess {
 	const char *seed_src;
 	struct fl_user user;
 	char shim[PATH_MAX];
-	struct fl_ctlh h;
+	struct fl_block h;
 	struct fl_timeline tl;
 	struct fl_ticker tk;
 	bool has_tk;
@@ -91,7 +91,7 @@ static void sess_init(struct sess *s, const struct fl_run_opts *o)
 	s->sfd = -1;
 	s->pid = -1;
 	s->pidfd = -1;
-	fl_ctl_handle_init(&s->h);
+	fl_block_init(&s->h);
 	for (int i = 0; i < _NSIG; i++)
 		s->oldact[i].sa_handler = SIG_ERR; /* "not saved" */
 }
@@ -209,17 +209,13 @@ static int open_timeline(struct sess *s)
 
 static int make_block(struct sess *s)
 {
-	struct fl_ctl_owner ow = { geteuid(), getegid(), false };
+	struct fl_block_owner ow = { geteuid(), getegid(), false };
 	int err;
 
 	if (s->user.set)
-		ow = (struct fl_ctl_owner){ s->user.uid, s->user.gid, true };
-	err = s->o->ctl ? fl_ctl_create(s->o->ctl, &ow, s->seed, &s->h)
-			: fl_ctl_create_private(&ow, s->seed, &s->h);
-	if (err == -EEXIST)
-		fprintf(stderr, "faultline: %s: in use by a live controller, or "
-			"not a faultline control block\n", s->o->ctl);
-	else if (err < 0)
+		ow = (struct fl_block_owner){ s->user.uid, s->user.gid, true };
+	err = fl_block_create(s->o->ctl, &ow, s->seed, &s->h);
+	if (err < 0)
 		fprintf(stderr, "faultline: cannot create the control block%s%s: %s\n",
 			s->o->ctl ? " " : "", s->o->ctl ? s->o->ctl : "", strerror(-err));
 	if (err < 0)
@@ -243,8 +239,11 @@ static int make_block(struct sess *s)
 		}
 		s->has_tk = true;
 	}
-	err = fl_ctl_activate(&s->h);
-	if (err < 0)
+	err = fl_block_activate(&s->h);
+	if (err == -EEXIST)
+		fprintf(stderr, "faultline: %s: in use by a live controller, or "
+			"not a faultline control socket\n", s->o->ctl ? s->o->ctl : "control socket");
+	else if (err < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->h.path[0] ? s->h.path :
 			(s->o->ctl ? s->o->ctl : "control block"), strerror(-err));
 	return err;
@@ -264,12 +263,12 @@ static void drain_journal(struct sess *s, int64_t now, unsigned max)
 	unsigned n = 0, got;
 
 	do {
-		got = fl_ctl_drain(s->h.ctl, &s->jd, now, DRAIN_CHUNK,
+		got = fl_block_drain(s->h.ctl, &s->jd, now, DRAIN_CHUNK,
 				   on_jrec, &s->tl);
 		n += got;
 		if (got == DRAIN_CHUNK) {
 			now = fl_now_mono();
-			fl_ctl_beat(s->h.ctl, now);
+			fl_block_beat(s->h.ctl, now);
 		}
 	} while (got == DRAIN_CHUNK && n < max);
 }
@@ -282,7 +281,7 @@ static void end_faults(struct sess *s, enum fl_state st, const char *type,
 		return;
 	s->ended = true;
 	snprintf(s->why, sizeof(s->why), "%s", why);
-	fl_ctl_set_state(s->h.ctl, st);
+	fl_block_set_state(s->h.ctl, st);
 	fl_layer_release(&s->layer);
 	fl_timeline_event(&s->tl, type, run_ns(s, fl_now_mono()), why);
 	if (s->tick_timer > 0)
@@ -299,7 +298,7 @@ static bool over_budget(const struct sess *s)
 	if (!s->has_prof || s->prof.budget_max_faults < 0)
 		return false;
 	for (unsigned i = 0; i < s->h.ctl->hdr.nrules && i < FL_MAX_RULES; i++)
-		hits += atomic_load(&s->h.ctl->rules[i].hits);
+		hits += atomic_load(&s->h.ctl->hits[i]);
 	return (double)hits >= s->prof.budget_max_faults;
 }
 
@@ -310,11 +309,11 @@ static void on_beat(struct fl_loop *l, long long id, void *arg)
 	struct sess *s = arg;
 	int64_t now = fl_loop_now(l);
 
-	fl_ctl_beat(s->h.ctl, now);
+	fl_block_beat(s->h.ctl, now);
 	fl_snap_poll(&s->snap, s->h.ctl, run_ns(s, now));
 	if (!s->ended && over_budget(s))
 		end_faults(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
-	if (!s->ended && fl_ctl_state(s->h.ctl) != FL_STATE_ACTIVE) {
+	if (!s->ended && fl_block_state(s->h.ctl) != FL_STATE_ACTIVE) {
 		/* `faultline abort` (or someone with the file) ended it. */
 		end_faults(s, FL_STATE_ABORTED, "abort", "faultline abort");
 		if (!is_run(s))
@@ -543,6 +542,10 @@ static int start_cmd(struct sess *s)
 		fprintf(stderr, "faultline: signals: %s\n", strerror(-err));
 		return err;
 	}
+	if ((err = fl_block_serve(&s->h, s->loop)) < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", s->h.path, strerror(-err));
+		return err;
+	}
 	if (is_run(s) && (err = spawn_cmd(s)) < 0) {
 		if (!s->exit_code)
 			fprintf(stderr, "faultline: cannot watch the command: %s\n",
@@ -588,7 +591,7 @@ static void finish(struct sess *s)
 	if (!s->h.ctl)
 		return;
 	drain_journal(s, fl_now_mono(), 2 * FL_JOURNAL_SLOTS);
-	fl_ctl_set_state(s->h.ctl, FL_STATE_DONE);
+	fl_block_set_state(s->h.ctl, FL_STATE_DONE);
 	if (s->child_done) {
 		fl_timeline_exit(&s->tl, WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : -1,
 				 WIFSIGNALED(s->wstatus) ? WTERMSIG(s->wstatus) : 0);
@@ -616,7 +619,7 @@ static void sess_free(struct sess *s)
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
 	fl_layer_fini(&s->layer);
-	fl_ctl_close(&s->h);
+	fl_block_close(&s->h);
 	fl_reach_free(&s->reach);
 	fl_snap_free(&s->snap);
 	fl_timeline_close(&s->tl);

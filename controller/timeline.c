@@ -218,7 +218,8 @@ static void fl__count(struct fl_timeline *tl, const struct fl_jrec *r)
 		tl->faults++;
 		if (r->rule < FL_MAX_RULES)
 			tl->per_rule[r->rule]++;
-	} else if (r->kind == FL_J_ATTACH || r->kind == FL_J_OUTCOME) {
+	} else if (r->kind == FL_J_ATTACH || r->kind == FL_J_OUTCOME ||
+		   r->kind == FL_J_REFUSED) {
 		tl->attaches += r->kind == FL_J_ATTACH;
 	} else {
 		tl->gates++;
@@ -257,6 +258,18 @@ void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r)
 		fputs("{\"type\":\"attach\",\"t_ms\":", f);
 		fl__put_ms(f, r->t_ns);
 		fprintf(f, ",\"pid\":%d,\"tid\":%d", (int)r->pid, (int)r->tid);
+		fl__line_end(tl);
+		return;
+	}
+	if (r->kind == FL_J_REFUSED) {
+		/* a process that refused the plan and passes through */
+		static const char *const why[] = { "?", "header", "stale_ns", "target",
+						   "rule", "errno", "size", "string" };
+		unsigned w = r->err > 0 && r->err < 8 ? (unsigned)r->err : 0;
+		fputs("{\"type\":\"refused\",\"t_ms\":", f);
+		fl__put_ms(f, r->t_ns);
+		fprintf(f, ",\"pid\":%d,\"tid\":%d,\"why\":\"%s\"", (int)r->pid,
+			(int)r->tid, why[w]);
 		fl__line_end(tl);
 		return;
 	}
@@ -354,7 +367,7 @@ void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ct
 	memset(out, 0, sizeof(*out));
 	out->nrules = nrules < FL_MAX_RULES ? nrules : FL_MAX_RULES;
 	for (uint32_t i = 0; i < out->nrules; i++) {
-		uint64_t h = ctl ? atomic_load_explicit(&ctl->rules[i].hits,
+		uint64_t h = ctl ? atomic_load_explicit(&ctl->hits[i],
 							memory_order_relaxed)
 				 : 0;
 
