@@ -516,7 +516,8 @@ void fl_bpf_summary_rule(FILE *f, uint32_t rule, void *arg)
 		return;
 	r = &b->p->rules[rule];
 	kern = r->flags & FL_RF_KERNEL;
-	fprintf(f, ",\"layer\":\"%s\"", kern ? "bpf" : "preload");
+	if (kern) /* the others follow --mode (the start record says which) */
+		fputs(",\"layer\":\"bpf\"", f);
 	if ((r->flags & FL_RF_CLOCK) || r->op == FL_OP_RESOLVE ||
 	    (!op_calls[r->op] && r->op != FL_OP_PACKET)) {
 		/* clocks go through the vDSO and names through the resolver:

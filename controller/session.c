@@ -38,6 +38,7 @@
 #include "mode.h"
 #include "profile.h"
 #include "pin.h"
+#include "reach.h"
 #include "session.h"
 #include "snapshot.h"
 #include "ticker.h"
@@ -82,6 +83,7 @@ struct sess {
 	int exit_code;
 	struct fl_layer layer; /* shim, seccomp supervisor or both (mode.h) */
 	bool pin_forced;    /* --pin-force let another profile's timeline in */
+	struct fl_reach reach; /* did the faults reach the command (run only) */
 };
 
 static void sess_init(struct sess *s, const struct fl_run_opts *o)
@@ -183,6 +185,20 @@ static int prepare(struct sess *s)
 			"set FAULTLINE_SHIM\n", strerror(-err));
 		return err;
 	}
+	if (is_run(s) && (err = fl_reach_prepare(&s->reach, o->cmd,
+						 s->has_prof && s->prof.nrules > 0,
+						 &s->user, s->shim, sizeof(s->shim))) < 0)
+		return err;
+	return 0;
+}
+
+/* After every check that can refuse the run: a refused run never touches
+ * the -o file (it may be the live timeline of the run that refused it). */
+static int open_timeline(struct sess *s)
+{
+	const struct fl_run_opts *o = s->o;
+	int err;
+
 	if (o->timeline && (err = fl_timeline_open(&s->tl, o->timeline,
 						   s->has_prof ? &s->prof : NULL)) < 0) {
 		fprintf(stderr, "faultline: %s: %s\n", o->timeline, strerror(-err));
@@ -307,6 +323,8 @@ static void on_beat(struct fl_loop *l, long long id, void *arg)
 			fl_loop_stop(l);
 	}
 	drain_journal(s, now, DRAIN_MAX);
+	if (is_run(s))
+		fl_reach_poll(&s->reach, s->tl.attaches, now, stderr);
 	if (s->tick_in_beat)
 		tick_work(s, l);
 }
@@ -434,6 +452,7 @@ static int spawn_cmd(struct sess *s)
 		s->exit_code = fl_spawn_exit_code(stage, err);
 		return err;
 	}
+	fl_reach_spawned(&s->reach, s->pid, fl_now_mono());
 	if ((err = fl_layer_start(&s->layer, s->loop, s->h.ctl)) < 0) {
 		fprintf(stderr, "faultline: seccomp supervisor: %s\n", strerror(-err));
 		return err;
@@ -603,11 +622,15 @@ static void finish(struct sess *s)
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
 	sum.rule_extra = fl_bpf_summary_rule;
 	sum.rule_extra_arg = s->bpf;
+	if (is_run(s) && s->child_done)
+		sum.unreached = fl_reach_end(&s->reach, s->tl.attaches, stderr);
 	fl_timeline_summary(&s->tl, &sum);
 	cmd_tail(s, tail, sizeof(tail));
 	/* A command that never ran has had its error said already. */
 	if (!s->o->timeline && !s->o->quiet && (s->child_done || !is_run(s)))
 		fl_timeline_summary_line(stderr, &sum, tail);
+	if (!s->o->quiet && (s->child_done || !is_run(s)))
+		fl_timeline_unfired_line(stderr, &sum, s->has_prof ? &s->prof : NULL);
 	err = fl_timeline_close(&s->tl);
 	if (err < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->o->timeline, strerror(-err));
@@ -620,6 +643,7 @@ static void sess_free(struct sess *s)
 	fl_bpf_close(s->bpf);
 	fl_layer_fini(&s->layer);
 	fl_block_close(&s->h);
+	fl_reach_free(&s->reach);
 	fl_snap_free(&s->snap);
 	fl_timeline_close(&s->tl);
 	if (s->has_tk)
@@ -654,6 +678,10 @@ int fl_run_main(const struct fl_run_opts *o)
 		err = make_block(s);
 	if (!err && is_run(s))
 		err = layer_setup(s);
+	/* "no process attached" means something only when the shim is the layer */
+	s->reach.preload = s->layer.mode == FL_MODE_PRELOAD;
+	if (!err)
+		err = open_timeline(s);
 	if (!err)
 		err = open_bpf(s);
 	if (!err)

@@ -388,9 +388,17 @@ void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ct
 		out->hits[i] = h > tl->per_rule[i] ? h : tl->per_rule[i];
 		out->faults += out->hits[i];
 	}
+	out->attached = tl->attaches;
 	if (ctl)
 		out->dropped = atomic_load_explicit(&ctl->journal.dropped,
 						    memory_order_relaxed);
+}
+
+/* Clock rules act on every clock read and count no hits: "never fired"
+ * would be noise for them. */
+static bool fl__is_clock_rule(const struct fl_profile *p, uint32_t i)
+{
+	return p && i < p->nrules && (p->rules[i].flags & FL_RF_CLOCK);
 }
 
 void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
@@ -408,8 +416,15 @@ void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
 			s->rule_extra(f, i, s->rule_extra_arg);
 		fputc('}', f);
 	}
-	fprintf(f, "],\"dropped\":%" PRIu64 ",\"ticks\":%" PRIu64, s->dropped,
-		tl->ticks);
+	fprintf(f, "],\"dropped\":%" PRIu64 ",\"ticks\":%" PRIu64
+		",\"attached\":%" PRIu64 ",\"unreached\":", s->dropped, tl->ticks,
+		s->attached);
+	fl__put_str_or_null(f, s->unreached);
+	fputs(",\"never_fired\":[", f);
+	for (uint32_t i = 0, n = 0; i < s->nrules; i++)
+		if (!s->hits[i] && !fl__is_clock_rule(tl->p, i))
+			fprintf(f, "%s%u", n++ ? "," : "", i);
+	fputc(']', f);
 	fl__line_end(tl);
 }
 
@@ -428,6 +443,24 @@ void fl_timeline_summary_line(FILE *f, const struct fl_tl_summary *s,
 	}
 	fprintf(f, "%s, %" PRIu64 " dropped%s\n", first ? "" : ")", s->dropped,
 		tail ? tail : "");
+}
+
+void fl_timeline_unfired_line(FILE *f, const struct fl_tl_summary *s,
+			      const struct fl_profile *p)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < s->nrules; i++) {
+		const struct fl_rule *r = p && i < p->nrules ? &p->rules[i] : NULL;
+
+		if (s->hits[i] || fl__is_clock_rule(p, i))
+			continue;
+		fprintf(f, "%s%u", n++ ? ", " : "faultline: rules that never fired: ", i);
+		if (r)
+			fprintf(f, " (%s %s)", fl_op_name(r->op), fl_fault_name(r->fault));
+	}
+	if (n)
+		fputc('\n', f);
 }
 
 /* ---- SHA-256 (FIPS 180-4) ------------------------------------------------- */
