@@ -83,6 +83,41 @@ $(O)/controller/%.o: controller/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# ---- eBPF (bpf/): CO-RE objects, skeletons and vmlinux.h, all generated
+# into $(O)/.output. vmlinux.h comes from this kernel's BTF; CO-RE relocates
+# the objects to whatever kernel loads them. The controller objects that
+# include a skeleton depend on it explicitly.
+BPF_OUT    := $(O)/.output
+BPF_SRC    := $(wildcard bpf/*.bpf.c)
+BPF_SKEL   := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.skel.h,$(BPF_SRC))
+BPF_ARCH   := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_CLANG  ?= clang
+BPFTOOL    ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+CTL_LIBS   += -lbpf
+
+$(BPF_OUT)/vmlinux.h: | deps
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BPF_OUT)/%.bpf.o: bpf/%.bpf.c bpf/fl_bpf.h $(BPF_OUT)/vmlinux.h
+	$(BPF_CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+		-I$(BPF_OUT) -Ibpf -c $< -o $@
+
+$(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name fl_$* > $@.tmp && mv $@.tmp $@
+
+# nr -> name for this architecture, from the C library's <sys/syscall.h>.
+$(BPF_OUT)/syscall_names.h: | deps
+	@mkdir -p $(dir $@)
+	printf '#include <sys/syscall.h>\n' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/[\2] = "\1",/p' > $@.tmp
+	mv $@.tmp $@
+
+$(O)/controller/bpf.o $(O)/controller/bpf_report.o: $(BPF_SKEL) $(BPF_OUT)/syscall_names.h
+$(O)/controller/bpf.o $(O)/controller/bpf_report.o: CFLAGS += -I$(BPF_OUT) -Ibpf
+# ---- end eBPF
+
 # Unit tests link the controller's objects (not main) and, for the shim's
 # pure parts, the shim sources that have no interposers (shim/core_*.c).
 SHIM_PURE := $(wildcard shim/pure_*.c)

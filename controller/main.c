@@ -32,12 +32,14 @@ static const char fl__usage[] =
 	"  run [-p PROFILE | -s SCENARIO] [-o TIMELINE] [--seed N] [--speed X]\n"
 	"      [--user NAME] [--ctl PATH] [--duration S] [--ticks-every MS] [-q]\n"
 	"      [--pin TIMELINE [--pin-force]] [--mode auto|preload|seccomp|both]\n"
-	"      [--timens] [-v] -- CMD [ARGS...]\n"
+	"      [--timens] [--no-bpf] [-v] -- CMD [ARGS...]\n"
 	"        run CMD with libfaultline.so preloaded and the profile's faults\n"
 	"        armed; exit with CMD's status (128+N for signal N), or 125 when\n"
-	"        faultline fails, 126 when CMD cannot run, 127 when not found\n"
+	"        faultline fails, 126 when CMD cannot run, 127 when not found;\n"
+	"        CMD runs in its own cgroup v2, observed by eBPF (kernel records)\n"
 	"  drill (-s SCENARIO | -p PROFILE) --ctl PATH [-o TIMELINE] [--seed N]\n"
 	"      [--speed X] [--user NAME] [--duration S] [--ticks-every MS] [-q]\n"
+	"      [--cgroup PATH] [--no-bpf]\n"
 	"        drive services already started with FAULTLINE_CTL=PATH and the\n"
 	"        shim preloaded, until the scenario ends, --duration, or SIGINT\n"
 	"  abort --ctl PATH      stop every fault of the drill at PATH now\n"
@@ -56,6 +58,9 @@ static const char fl__usage[] =
 	"  --speed X    scenario time runs X times faster than real time\n"
 	"  --user NAME  run CMD as NAME (root only); the block is given to NAME\n"
 	"  --ctl PATH   control block path (run: default a private temp dir)\n"
+	"  --cgroup PATH  drill: the services' cgroup v2 directory, observed and\n"
+	"               injected into by eBPF (a systemd unit's, for example)\n"
+	"  --no-bpf     no eBPF observer or injectors\n"
 	"  --pin TL     replay the faults of timeline TL, in order; it must be of\n"
 	"               this profile (its sha256), unless --pin-force\n"
 	"\n"
@@ -96,6 +101,7 @@ static bool fl__pos_double(const char *s, double *out, bool zero_ok)
 enum {
 	FL_OPT_SEED = 256, FL_OPT_SPEED, FL_OPT_USER, FL_OPT_CTL,
 	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN, FL_OPT_PIN_FORCE,
+	FL_OPT_NO_BPF, FL_OPT_CGROUP,
 	FL_OPT_STATS, FL_OPT_SEEDS,
 	FL_OPT_MODE, FL_OPT_TIMENS,
 };
@@ -112,6 +118,8 @@ static const struct option fl__run_longopts[] = {
 	{ "duration", required_argument, NULL, FL_OPT_DURATION },
 	{ "ticks-every", required_argument, NULL, FL_OPT_TICKS },
 	{ "pin", required_argument, NULL, FL_OPT_PIN },
+	{ "no-bpf", no_argument, NULL, FL_OPT_NO_BPF },
+	{ "cgroup", required_argument, NULL, FL_OPT_CGROUP },
 	{ "pin-force", no_argument, NULL, FL_OPT_PIN_FORCE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "mode", required_argument, NULL, FL_OPT_MODE },
@@ -174,6 +182,12 @@ static int fl__run_opt(int c, const char *arg, struct fl_run_opts *o)
 	case 'q':
 		o->quiet = true;
 		return 0;
+	case FL_OPT_NO_BPF:
+		o->no_bpf = true;
+		return 0;
+	case FL_OPT_CGROUP:
+		o->cgroup = arg;
+		return 0;
 	case 'v':
 		o->verbose = true;
 		return 0;
@@ -223,6 +237,9 @@ static int fl__cmd_run(int argc, char **argv)
 		return fl__bad_usage("run: no command given (faultline run [OPTIONS] "
 				     "-- CMD ARGS...)%s", "", FL_EXIT_FAIL);
 	o.cmd = argv + optind;
+	if (o.cgroup)
+		return fl__bad_usage("run: --cgroup is for drill (run makes CMD "
+				     "its own cgroup)%s", "", FL_EXIT_FAIL);
 	return fl_run_main(&o);
 }
 

@@ -432,7 +432,7 @@ static void publish_rule(const struct fl_profile *p, struct fl_ctl *ctl, uint32_
 	}
 	copy_rule(dst, src);
 	dst->next = 0;
-	if ((src->flags & FL_RF_CLOCK) || src->target == 0 ||
+	if ((src->flags & (FL_RF_CLOCK | FL_RF_KERNEL)) || src->target == 0 ||
 	    src->target >= FL_MAX_TARGETS || src->op >= FL_OP__COUNT)
 		return;
 	if (tail[src->target][src->op])

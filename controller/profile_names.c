@@ -169,6 +169,7 @@ unsigned fl_target_kind_ops(int kind)
 	switch (kind) {
 	case FL_TK_TCP:
 	case FL_TK_UDP:
+		return sock | FL_OPBIT(PACKET);
 	case FL_TK_UNIX:
 		return sock;
 	case FL_TK_PATH:

@@ -346,6 +346,17 @@ void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
 	fl__line_end(tl);
 }
 
+void fl_timeline_kernel(struct fl_timeline *tl, int64_t t_ns,
+			void (*body)(FILE *f, void *arg), void *arg)
+{
+	if (!tl->f)
+		return;
+	fputs("{\"type\":\"kernel\",\"t_ms\":", tl->f);
+	fl__put_ms(tl->f, t_ns);
+	body(tl->f, arg);
+	fl__line_end(tl);
+}
+
 void fl_timeline_exit(struct fl_timeline *tl, int status, int sig)
 {
 	if (!tl->f)
@@ -398,9 +409,13 @@ void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
 		return;
 	fprintf(f, "{\"type\":\"summary\",\"faults\":%" PRIu64 ",\"per_rule\":[",
 		s->faults);
-	for (uint32_t i = 0; i < s->nrules; i++)
-		fprintf(f, "%s{\"rule\":%u,\"hits\":%" PRIu64 "}", i ? "," : "", i,
+	for (uint32_t i = 0; i < s->nrules; i++) {
+		fprintf(f, "%s{\"rule\":%u,\"hits\":%" PRIu64, i ? "," : "", i,
 			s->hits[i]);
+		if (s->rule_extra)
+			s->rule_extra(f, i, s->rule_extra_arg);
+		fputc('}', f);
+	}
 	fprintf(f, "],\"dropped\":%" PRIu64 ",\"ticks\":%" PRIu64
 		",\"attached\":%" PRIu64 ",\"unreached\":", s->dropped, tl->ticks,
 		s->attached);
