@@ -5,6 +5,7 @@
 #   make test         unit tests (cmocka) + integration tests (real programs)
 #   make bench        benchmarks; results in bench/RESULTS.md
 #   make SAN=address  (or SAN=thread) sanitizer build, in build-address/
+#   make fuzz         libFuzzer harnesses (clang), each run FUZZ_SECONDS (60)
 #
 # Missing build dependencies are installed with apt-get when run as root;
 # otherwise make stops with the exact command to run.
@@ -52,7 +53,7 @@ EXAMPLE_BIN := $(patsubst examples/%.c,$(O)/examples/%,$(EXAMPLE_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps drill test unit integration bench clean install
+.PHONY: all deps drill test unit integration bench clean install fuzz
 all: deps $(O)/libfaultline.so $(O)/faultline $(HELPER_BIN) $(EXAMPLE_BIN)
 
 deps:
@@ -161,6 +162,26 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history
 	install -m 0644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/
 	install -m 0644 scenarios/history/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history/
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): the controller's sources and
+# the shim's pure parts built once with clang for fuzzing, in build-fuzz/.
+FZ := build-fuzz
+FZ_CFLAGS := $(CSTD) -g -O1 $(WARN) -Iinclude -Icontroller -Ishim -MMD -MP \
+	-DFL_VERSION='"$(FL_VERSION)"' -fsanitize=address,undefined -fno-omit-frame-pointer
+FZ_SRC := $(filter-out controller/main.c,$(CTL_SRC)) $(wildcard shim/pure_*.c)
+FZ_OBJ := $(patsubst %.c,$(FZ)/obj/%.o,$(FZ_SRC))
+FZ_BIN := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FZ)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	clang $(FZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FZ_OBJ) $(CTL_LIBS)
+
+fuzz: $(FZ_BIN)
+	@scripts/fuzz.sh $(FZ)
 
 clean:
 	rm -rf build build-*
