@@ -25,11 +25,12 @@
 #define FLB_TCP_STATES 16
 #define FLB_URING_OPS 64
 #define FLB_IRULES 32
+#define FLB_LAT_SHIFT 4     /* latency of one call in 16 (per CPU) is measured */
 
 struct flb_sc {
 	__u64 n;       /* exits seen */
 	__u64 errs;    /* exits returning -4095..-1 */
-	__u64 sum_ns;  /* over the calls whose entry was seen */
+	__u64 sum_ns;  /* over the timed calls (hist's): a sample, see FLB_LAT_SHIFT */
 	__u64 hist[FLB_HBUCKETS];
 };
 

@@ -5,6 +5,8 @@
  *
  * Records (members after type and t_ms):
  *   first:  "observer": true|false, "why" (when off), "cgroup", "cgroup_id",
+ *           "latency_sample": S (one call in S is timed: log2_ns and
+ *           mean_us are over that sample; n, errors, errno are exact),
  *           "injectors": [rule ids applied in the kernel]
  *   period: "interval_ms",
  *           "syscalls": {NAME: {"n", "errors", "mean_us", "log2_ns": {B: n},
@@ -390,7 +392,8 @@ static void put_status(FILE *f, void *arg)
 	}
 	fputs(",\"cgroup\":", f);
 	fl_json_put_str(f, b->cg.path);
-	fprintf(f, ",\"cgroup_id\":%" PRIu64 ",\"injectors\":[", b->cg.id);
+	fprintf(f, ",\"cgroup_id\":%" PRIu64 ",\"latency_sample\":%u,\"injectors\":[",
+		b->cg.id, 1u << FLB_LAT_SHIFT);
 	for (unsigned k = 0; k < b->nirules; k++)
 		fprintf(f, "%s%u", k ? "," : "", b->rule_of[k]);
 	fputc(']', f);

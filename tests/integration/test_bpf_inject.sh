@@ -71,6 +71,37 @@ rc=0; "$FL" drill -p "$T/drop.json" --ctl "$T/ctl" --duration 0 2>"$T/drill.err"
 eq "$rc" 125 "drill without --cgroup with a packet rule"
 has "$T/drill.err" "drill --cgroup PATH"
 
+# drill --cgroup: a service started elsewhere, in a cgroup of its own (as a
+# systemd unit's is); the drill refuses its connects for 2 s, then stops
+# and leaves the cgroup as it found it
+CGD=$(own_cgdir)/fltest.$$
+mkdir "$CGD"
+rm -f "$T/c_up" "$T/c_go"; mkfifo "$T/c_up" "$T/c_go"
+bg sh -c "echo \$\$ >$CGD/cgroup.procs; echo up >$T/c_up; read x <$T/c_go; exec $PY -c \"
+import errno, socket
+s = socket.socket()
+try:
+    s.connect(('127.0.0.1', $P)); print('ok')
+except OSError as x:
+    print(errno.errorcode[x.errno])\" >$T/c_out"
+CPID=$!
+read -r _ <"$T/c_up"
+bg "$FL" drill -p "$T/EPERM.json" --ctl "$T/dctl" --cgroup "$CGD" --duration 30 -o "$T/drill.jsonl"
+DPID=$!
+# the injector is attached once the drill's first kernel record is written
+for i in $(seq 1 200); do
+  [ -s "$T/drill.jsonl" ] && grep -q '"type":"kernel"' "$T/drill.jsonl" && break
+  $PY -c 'import time; time.sleep(0.05)'
+done
+echo go >"$T/c_go"
+wait "$CPID"
+eq "$(cat "$T/c_out")" EPERM "a service in --cgroup refused by the drill"
+kill -INT "$DPID"; wait "$DPID" || true
+eq "$(jget "$T/drill.jsonl" 's["per_rule"][0]["hits"]')" 1 "drill --cgroup: hits"
+[ -d "$CGD" ] || fail "the drill removed a cgroup it did not make"
+attached "fltest.$$" && fail "programs left on $CGD after the drill"
+rmdir "$CGD"
+
 # and the loader refuses what the layer cannot do
 cat >"$T/bad.json" <<JSON
 {"faultline": 1, "targets": {"web": {"tcp": "127.0.0.1:$P"}},
