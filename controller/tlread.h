@@ -10,7 +10,8 @@
  *    larger than max_bytes (0 = FL_TLR_MAX_BYTES_DEFAULT);
  *  - a line longer than FL_TLR_MAX_LINE, a line that is not one JSON object,
  *    an object without a string "type", trailing garbage after the object;
- *  - numbers that are not finite.
+ *  - numbers that are not finite, a key twice at the top level, more than
+ *    FL_TLR_MAX_KEYS keys at the top level, a NUL byte.
  * An empty line at the very end (the final newline) is fine; a blank line
  * in the middle is an error. A last line without its newline (a controller
  * killed mid-write) is reported as truncated unless allow_truncated_tail.
@@ -30,6 +31,7 @@ struct cJSON;
 
 #define FL_TLR_MAX_BYTES_DEFAULT (512ull << 20) /* 512 MiB */
 #define FL_TLR_MAX_LINE (1u << 20)              /* 1 MiB */
+#define FL_TLR_MAX_KEYS 1024                    /* top-level keys a record */
 
 enum fl_tlr_type {
 	FL_TLR_OTHER = 0, /* a type this reader does not know: skip it */
@@ -78,7 +80,16 @@ int fl_tlr_open(const char *path, const struct fl_tlr_opts *opts,
 int fl_tlr_next(struct fl_tlr *r, struct fl_tlr_rec *rec, char *err,
 		size_t errlen);
 
+/* The same over `len` bytes at `buf` (borrowed: they must outlive the
+ * reader), named `name` in messages. For tests and the fuzzer. */
+int fl_tlr_open_mem(const char *name, const void *buf, size_t len,
+		    const struct fl_tlr_opts *opts, struct fl_tlr **out,
+		    char *err, size_t errlen);
+
 void fl_tlr__free(struct fl_tlr *r);
+
+/* The file name messages start with. */
+const char *fl_tlr_name(const struct fl_tlr *r);
 
 /* Name <-> type. fl_tlr_type_of returns FL_TLR_OTHER for unknown names. */
 enum fl_tlr_type fl_tlr_type_of(const char *name);
@@ -89,5 +100,10 @@ const char *fl_tlr_type_name(enum fl_tlr_type t);
 double fl_tlr_num(const struct fl_tlr_rec *rec, const char *key, double dflt);
 const char *fl_tlr_str(const struct fl_tlr_rec *rec, const char *key,
 		       const char *dflt);
+/* The member `key` as an integer in [0, max] (and <= 2^53). Returns 0 and
+ * *out, -ENOENT (missing or null), -EINVAL (not a number) or -ERANGE
+ * (negative, fractional or above max: "nth":1e300). */
+int fl_tlr_uint(const struct fl_tlr_rec *rec, const char *key, uint64_t max,
+		uint64_t *out);
 
 #endif /* FL_TLREAD_H */
