@@ -65,19 +65,19 @@ static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
 	return fl_prng(c->hdr.seed, FL_STREAM(ri, FL_STREAM_PROB), nth) < thresh;
 }
 
-/* Record that call nth of (t, op) has passed; wake pinning gates. */
+/* Call nth of (t, op) has happened: raise its gate word, wake gates. */
 void fl__passed_at(struct fl_ctl *c, unsigned t, unsigned op, uint64_t nth)
 {
-	_Atomic uint64_t *w = &c->passed[t][op];
+	_Atomic uint64_t *w = FL_PASSED(c, t, op);
 	uint64_t cur;
 
-	if (!c->watched[t][op])
-		return; /* no pinning gate waits on this counter */
+	if (!FL_WATCHED(c, t, op))
+		return; /* no gate waits on this call: it costs nothing */
 	cur = atomic_load_explicit(w, memory_order_relaxed);
 
 	while (cur < nth && !atomic_compare_exchange_weak(w, &cur, nth))
 		;
-	if (atomic_load(&c->waiters[t][op]))
+	if (atomic_load(FL_WAITERS(c, t, op)))
 		syscall(SYS_futex, (uint32_t *)(void *)w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
@@ -115,21 +115,18 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 	v->fault = FL_FAULT_NONE;
 	v->journaled = false;
 	v->pregate = false;
+	v->deferred = false;
+	v->nth = 0;
 	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
 		return false;
 	v->target = (uint8_t)target;
 	v->op = (uint8_t)op;
-	nth = atomic_fetch_add_explicit(&c->counters[target][op], 1,
-					memory_order_acq_rel) + 1;
+	nth = atomic_fetch_add_explicit(FL_CTR(c, target, op), 1, memory_order_acq_rel) + 1;
 	v->nth = nth;
 	v->t_run = now_mono - c->hdr.epoch_mono_ns;
 	v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
-	if (atomic_load_explicit(&c->waiters[target][op], memory_order_acquire))
-		fl__gate_kick_at(c, target, op);
-	if (!fl__live(c, now_mono)) {
-		fl__passed_at(c, target, op, nth);
-		return false;
-	}
+	if (!fl__live(c, now_mono))
+		return false; /* it still happens: fl__act marks it */
 	head = c->hdr.rule_head[target][op];
 	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
 		unsigned ri = head - 1;
@@ -141,28 +138,12 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 		r = &c->rules[ri];
 		if (rule_fires(c, r, ri, nth, v->t_run, &scale)) {
 			fill_verdict(r, ri, scale, v);
-			atomic_fetch_add_explicit((_Atomic uint64_t *)&r->hits, 1,
-						  memory_order_relaxed);
-			if (!v->pregate)
-				fl__passed_at(c, target, op, nth);
+			atomic_fetch_add_explicit(FL_HITS(c, ri), 1, memory_order_relaxed);
 			return true;
 		}
 		head = r->next;
 	}
-	fl__passed_at(c, target, op, nth);
 	return false;
-}
-
-/* The low 32 bits of a counter are its futex word (little-endian). */
-static uint32_t *counter_word(struct fl_ctl *c, unsigned t, unsigned op)
-{
-	return (uint32_t *)(void *)&c->counters[t][op];
-}
-
-void fl__gate_kick_at(struct fl_ctl *c, unsigned target, unsigned op)
-{
-	syscall(SYS_futex, counter_word(c, target, op), FUTEX_WAKE, INT_MAX,
-		NULL, NULL, 0);
 }
 
 int64_t fl__verdict_ns(const struct fl_verdict *v)

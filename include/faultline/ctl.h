@@ -209,19 +209,18 @@ struct fl_ctl {
 	struct fl_hdr hdr;
 	struct fl_target targets[FL_MAX_TARGETS]; /* [0] unused */
 	struct fl_rule rules[FL_MAX_RULES];
-	/* calls seen per (target, op), shared by every process: nth = ++counter.
-	 * Also futex words for hold gates (low 32 bits, woken on change). */
+	/* calls seen per (target, op), shared by every process: nth = ++counter. */
 	_Atomic uint64_t counters[FL_MAX_TARGETS][FL_OP__COUNT];
-	/* processes waiting in a hold gate on counters[t][op]: the call that
-	 * bumps a counter FUTEX_WAKEs only when this is non-zero. */
+	/* processes waiting in a gate on passed[t][op]: the call that raises
+	 * it FUTEX_WAKEs only when this is non-zero. */
 	_Atomic uint32_t waiters[FL_MAX_TARGETS][FL_OP__COUNT];
-	/* the highest nth per (target, op) whose call has passed its decision
-	 * (and its pinning gate, if any): what a pinning gate waits for, so a
-	 * call counted but still waiting at its own gate does not open the
-	 * next one. Low 32 bits are a futex word, like counters. */
+	/* the highest nth per (target, op) whose call has HAPPENED: made and
+	 * returned by the kernel, after any delay or gate of its own. What
+	 * every gate (hold and pinning `until`) waits for. Low 32 bits are a
+	 * futex word. */
 	_Atomic uint64_t passed[FL_MAX_TARGETS][FL_OP__COUNT];
-	/* 1 where some pinning gate waits on passed[t][op]: only those
-	 * counters are kept (an untouched one costs a targeted call nothing) */
+	/* 1 where some gate waits on passed[t][op]: only those are kept (an
+	 * untouched one costs a targeted call nothing) */
 	uint8_t watched[FL_MAX_TARGETS][FL_OP__COUNT];
 	struct fl_journal journal;
 };
