@@ -36,7 +36,7 @@ SHIM_CFLAGS := $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -fPIC \
 SHIM_LDFLAGS := -shared -Wl,--version-script=$(O)/libfaultline.map \
 	-Wl,-z,now -Wl,-z,relro -ldl -lpthread
 
-CTL_LIBS := -lcjson -luring -lm
+CTL_LIBS := -lcjson -luring -lseccomp -lm
 
 SHIM_SRC := $(filter-out shim/libfaultline.map.c,$(wildcard shim/*.c))
 SHIM_OBJ := $(patsubst shim/%.c,$(O)/shim/%.o,$(SHIM_SRC))
@@ -69,8 +69,14 @@ $(O)/shim/%.o: shim/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
 
-$(O)/faultline: $(CTL_OBJ)
+# The seccomp supervisor decides with the shim's pure functions.
+SHIM_PURE_OBJ = $(patsubst shim/%.c,$(O)/pure/%.o,$(wildcard shim/pure_*.c))
+$(O)/faultline: $(CTL_OBJ) $(SHIM_PURE_OBJ)
 	$(CC) -o $@ $^ $(LDSAN) $(CTL_LIBS)
+
+$(O)/pure/%.o: shim/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ishim -c -o $@ $<
 
 $(O)/controller/%.o: controller/%.c | deps
 	@mkdir -p $(dir $@)
@@ -79,9 +85,10 @@ $(O)/controller/%.o: controller/%.c | deps
 # Unit tests link the controller's objects (not main) and, for the shim's
 # pure parts, the shim sources that have no interposers (shim/core_*.c).
 SHIM_PURE := $(wildcard shim/pure_*.c)
-$(O)/tests/%: tests/unit/%.c $(CTL_LIBOBJ) $(SHIM_PURE) | deps
+# tests/unit/skip77.h is force-included: a case that skips makes the binary exit 77.
+$(O)/tests/%: tests/unit/%.c tests/unit/skip77.h $(CTL_LIBOBJ) $(SHIM_PURE) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ishim -o $@ $< $(CTL_LIBOBJ) $(SHIM_PURE) $(LDSAN) $(CTL_LIBS) -lcmocka -lpthread
+	$(CC) $(CFLAGS) -Ishim -include tests/unit/skip77.h -o $@ $< $(CTL_LIBOBJ) $(SHIM_PURE) $(LDSAN) $(CTL_LIBS) -lcmocka -lpthread
 
 $(O)/tests/helpers/%: tests/helpers/%.c | deps
 	@mkdir -p $(dir $@)
@@ -91,9 +98,9 @@ $(O)/examples/%: examples/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -o $@ $< -lpthread
 
-$(O)/bench/%: bench/%.c $(CTL_LIBOBJ) | deps
+$(O)/bench/%: bench/%.c $(CTL_LIBOBJ) $(SHIM_PURE_OBJ) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ishim -o $@ $< $(CTL_LIBOBJ) $(LDSAN) $(CTL_LIBS) -lpthread
+	$(CC) $(CFLAGS) -Ishim -o $@ $< $(CTL_LIBOBJ) $(SHIM_PURE_OBJ) $(LDSAN) $(CTL_LIBS) -lpthread
 
 drill: all
 	@scripts/drill.sh $(O)

@@ -19,9 +19,10 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "mode.h"
 #include "market/market.h"
 #include "profile.h"
-#include "run.h"
+#include "session.h"
 
 #define FL__ERRBUF 65536
 
@@ -30,7 +31,8 @@ static const char fl__usage[] =
 	"\n"
 	"  run [-p PROFILE | -s SCENARIO] [-o TIMELINE] [--seed N] [--speed X]\n"
 	"      [--user NAME] [--ctl PATH] [--duration S] [--ticks-every MS] [-q]\n"
-	"      [--pin TIMELINE] -- CMD [ARGS...]\n"
+	"      [--pin TIMELINE [--pin-force]] [--mode auto|preload|seccomp|both]\n"
+	"      [--timens] [-v] -- CMD [ARGS...]\n"
 	"        run CMD with libfaultline.so preloaded and the profile's faults\n"
 	"        armed; exit with CMD's status (128+N for signal N), or 125 when\n"
 	"        faultline fails, 126 when CMD cannot run, 127 when not found\n"
@@ -42,6 +44,9 @@ static const char fl__usage[] =
 	"  validate FILE...      check profiles and scenarios; print every error\n"
 	"  model -s SCENARIO [--seed N] [--format csv|jsonl] [--ticks-every MS]\n"
 	"        print the scenario's market series (no program runs)\n"
+	"  model -s SCENARIO --stats [--seed N] [--seeds K]\n"
+	"        outcome metrics (drawdown, liquidations, cascade, depth, spread,\n"
+	"        retrace) over K seeds from N (default 5), with the seed spread\n"
 	"  scenarios [DIR]       list the bundled scenarios\n"
 	"  version               print the version\n"
 	"\n"
@@ -51,6 +56,8 @@ static const char fl__usage[] =
 	"  --speed X    scenario time runs X times faster than real time\n"
 	"  --user NAME  run CMD as NAME (root only); the block is given to NAME\n"
 	"  --ctl PATH   control block path (run: default a private temp dir)\n"
+	"  --pin TL     replay the faults of timeline TL, in order; it must be of\n"
+	"               this profile (its sha256), unless --pin-force\n"
 	"\n"
 	"environment: FAULTLINE_SHIM (path of libfaultline.so),\n"
 	"             FAULTLINE_SCENARIOS (default directory for `scenarios`)\n";
@@ -88,7 +95,9 @@ static bool fl__pos_double(const char *s, double *out, bool zero_ok)
 
 enum {
 	FL_OPT_SEED = 256, FL_OPT_SPEED, FL_OPT_USER, FL_OPT_CTL,
-	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN,
+	FL_OPT_DURATION, FL_OPT_TICKS, FL_OPT_FORMAT, FL_OPT_PIN, FL_OPT_PIN_FORCE,
+	FL_OPT_STATS, FL_OPT_SEEDS,
+	FL_OPT_MODE, FL_OPT_TIMENS,
 };
 
 static const struct option fl__run_longopts[] = {
@@ -103,7 +112,11 @@ static const struct option fl__run_longopts[] = {
 	{ "duration", required_argument, NULL, FL_OPT_DURATION },
 	{ "ticks-every", required_argument, NULL, FL_OPT_TICKS },
 	{ "pin", required_argument, NULL, FL_OPT_PIN },
+	{ "pin-force", no_argument, NULL, FL_OPT_PIN_FORCE },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "mode", required_argument, NULL, FL_OPT_MODE },
+	{ "timens", no_argument, NULL, FL_OPT_TIMENS },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -155,9 +168,26 @@ static int fl__run_opt(int c, const char *arg, struct fl_run_opts *o)
 	case FL_OPT_PIN:
 		o->pin = arg;
 		return 0;
+	case FL_OPT_PIN_FORCE:
+		o->pin_force = true;
+		return 0;
 	case 'q':
 		o->quiet = true;
 		return 0;
+	case 'v':
+		o->verbose = true;
+		return 0;
+	case FL_OPT_TIMENS:
+		o->timens = true;
+		return 0;
+	case FL_OPT_MODE: {
+		enum fl_mode m;
+		if (fl_mode_parse(arg, &m) < 0)
+			return fl__bad_usage("--mode %s: expected auto, preload, seccomp "
+					     "or both", arg, FL_EXIT_FAIL);
+		o->mode = (int)m;
+		return 0;
+	}
 	case 'h':
 		fputs(fl__usage, stdout);
 		return -1;
@@ -173,7 +203,7 @@ static int fl__parse_run(int argc, char **argv, struct fl_run_opts *o)
 	*o = (struct fl_run_opts){ .speed = 1.0, .duration_s = -1.0 };
 	optind = 1;
 	/* '+': stop at CMD, its options are its own. */
-	while ((c = getopt_long(argc, argv, "+p:s:o:qh", fl__run_longopts,
+	while ((c = getopt_long(argc, argv, "+p:s:o:qvh", fl__run_longopts,
 				NULL)) != -1) {
 		rc = fl__run_opt(c, optarg, o);
 		if (rc)
@@ -299,6 +329,8 @@ struct fl__model_opts {
 	bool has_seed;
 	enum mkt_format fmt;
 	int64_t every_ns;
+	bool stats;
+	int nseeds;
 };
 
 static int fl__parse_model(int argc, char **argv, struct fl__model_opts *m)
@@ -308,13 +340,16 @@ static int fl__parse_model(int argc, char **argv, struct fl__model_opts *m)
 		{ "seed", required_argument, NULL, FL_OPT_SEED },
 		{ "format", required_argument, NULL, FL_OPT_FORMAT },
 		{ "ticks-every", required_argument, NULL, FL_OPT_TICKS },
+		{ "stats", no_argument, NULL, FL_OPT_STATS },
+		{ "seeds", required_argument, NULL, FL_OPT_SEEDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double d;
+	uint64_t k;
 	int c;
 
-	*m = (struct fl__model_opts){ .fmt = MKT_FMT_CSV };
+	*m = (struct fl__model_opts){ .fmt = MKT_FMT_CSV, .nseeds = 5 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
 		if (c == 's') {
@@ -334,6 +369,12 @@ static int fl__parse_model(int argc, char **argv, struct fl__model_opts *m)
 				return fl__bad_usage("--ticks-every %s: expected ms > 0",
 						     optarg, 2);
 			m->every_ns = (int64_t)(d * 1e6);
+		} else if (c == FL_OPT_STATS) {
+			m->stats = true;
+		} else if (c == FL_OPT_SEEDS) {
+			if (!fl__u64(optarg, &k) || k < 1 || k > 64)
+				return fl__bad_usage("--seeds %s: expected 1 to 64", optarg, 2);
+			m->nseeds = (int)k;
 		} else if (c == 'h') {
 			fputs(fl__usage, stdout);
 			return -1;
@@ -343,7 +384,7 @@ static int fl__parse_model(int argc, char **argv, struct fl__model_opts *m)
 	}
 	if (!m->file || optind < argc)
 		return fl__bad_usage("usage: faultline model -s SCENARIO [--seed N] "
-				     "[--format csv|jsonl] [--ticks-every MS]%s", "", 2);
+				     "[--format csv|jsonl] [--ticks-every MS] [--stats [--seeds K]]%s", "", 2);
 	return 0;
 }
 
@@ -352,7 +393,8 @@ static int fl__model_write(const struct fl__model_opts *m,
 {
 	uint64_t seed = m->has_seed ? m->seed : p->has_seed ? p->seed : 1;
 	int64_t every = m->every_ns ? m->every_ns : mkt_params__dt_ns(p->market);
-	int err = mkt_write_series(p->market, seed, m->fmt, every, stdout);
+	int err = m->stats ? mkt_write_stats(p->market, seed, m->nseeds, stdout)
+			   : mkt_write_series(p->market, seed, m->fmt, every, stdout);
 
 	if (!err && fflush(stdout) != 0)
 		err = -EIO;

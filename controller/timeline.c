@@ -185,6 +185,18 @@ void fl_timeline_start(struct fl_timeline *tl, const struct fl_tl_start *s)
 	fputs(",\"speed\":", f);
 	fl__put_num(f, s->speed);
 	fprintf(f, ",\"epoch_real_ns\":%lld", (long long)s->epoch_real_ns);
+	if (s->layer) {
+		fputs(",\"layer\":", f);
+		fl_json_put_str(f, s->layer);
+		fputs(",\"layer_reason\":", f);
+		fl__put_str_or_null(f, s->layer_reason);
+	}
+	if (s->pin) {
+		fputs(",\"pin\":", f);
+		fl_json_put_str(f, s->pin);
+		fprintf(f, ",\"pin_force\":%s,\"pin_forced\":%s",
+			s->pin_force ? "true" : "false", s->pin_forced ? "true" : "false");
+	}
 	fl__line_end(tl);
 }
 

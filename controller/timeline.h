@@ -4,7 +4,7 @@
  *
  * Records, one per line, in the order written:
  *   {"type":"start", version, seed, seed_source, profile, profile_sha256,
- *    cmd, pid, ctl, epoch_real_ns, ...}
+ *    cmd, pid, ctl, epoch_real_ns, ... [pin, pin_force, pin_forced]}
  *   {"type":"fault", t_ms, pid, tid, rule, target, op, nth, fault, value_ms,
  *    ret, errno, kind}                   one per fault/gate journal record
  *   {"type":"attach", t_ms, pid, tid}    a process attached to the block
@@ -52,6 +52,11 @@ struct fl_tl_start {
 	int pid;                 /* the command's pid, 0 = none */
 	int64_t epoch_real_ns;
 	double speed;
+	const char *layer;        /* run: "preload", "seccomp", "both"; NULL */
+	const char *layer_reason; /* why that layer (mode.h) */
+	const char *pin;         /* --pin TIMELINE, or NULL (then no pin keys) */
+	bool pin_force;          /* --pin-force given */
+	bool pin_forced;         /* ... and it was needed: another profile's */
 };
 
 /* Open `path` for writing (created or truncated, mode 0600, O_CLOEXEC,

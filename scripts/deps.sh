@@ -29,6 +29,7 @@ test_pkgs=(
   faketime:/usr/bin/faketime
   coreutils:/usr/bin/date
   procps:/usr/bin/pgrep
+  nats-server:/usr/sbin/nats-server
 )
 bench_pkgs=(
   fiu-utils:/usr/bin/fiu-run

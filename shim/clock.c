@@ -731,14 +731,11 @@ static void faketime_load(void)
 		FL_REAL(clock_gettime)(base[k], &ts);
 		k0[k] = ts_ns(&ts);
 	}
-	if (ft.mode == FL_FT_REL) {
-		start = k0[FL_CLK_REALTIME] + ft.off_ns;
-	} else {
-		time_t sec = mktime(&ft.tm);
-		if (sec == (time_t)-1 && ft.tm.tm_year != 69)
-			return;
-		start = (int64_t)sec * NS + ft.frac_ns;
-	}
+	time_t sec = ft.mode == FL_FT_REL ? 0 : mktime(&ft.tm);
+	if (ft.mode != FL_FT_REL && sec == (time_t)-1 && ft.tm.tm_year != 69)
+		return;
+	if (fl__faketime_start(&ft, k0[FL_CLK_REALTIME], (int64_t)sec, &start) < 0)
+		return; /* a date we cannot represent: ignored, as libfaketime */
 	for (int k = 0; k < FL_CLK__COUNT; k++) {
 		if (k != FL_CLK_REALTIME && !fake_mono) {
 			fl__clkfn_linear(&ft_fn[k], 0, 0);

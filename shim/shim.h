@@ -146,6 +146,16 @@ extern _Atomic uint32_t fl__has;
  * Cheap (throttled) when nothing changed. */
 void fl__attach_poll(void);
 
+/* Constructor: read FAULTLINE_CTL (path, may be NULL) and attach if the
+ * block is there; pass-through for good when it is unset. */
+void fl__attach_init(const char *path);
+/* In a forked child: drop the attach lock (its holder thread is gone). */
+void fl__attach_atfork_child(void);
+/* Forget every fd's class (a new block may target other things). */
+void fl__fdtab_reset(void);
+/* 1 while a block is awaited: readiness calls take their slow path. */
+void fl__set_waiting(int on);
+
 /* Current CLOCK_MONOTONIC (never faked) in ns. */
 int64_t fl__mono_ns(void);
 
@@ -330,5 +340,13 @@ struct fl_faketime {
 };
 /* Returns 0, or -EINVAL (ft->mode = FL_FT_NONE) when s is not understood. */
 int fl__faketime_parse(const char *s, struct fl_faketime *ft);
+/* The fake realtime FAKETIME starts at, in ns: real_ns + off_ns (FL_FT_REL)
+ * or sec (mktime of ft->tm) + frac_ns. Returns 0, or -ERANGE when that
+ * instant has no int64 ns (before 1677-09-21 or after 2262-04-11): the
+ * caller then ignores FAKETIME, as libfaketime ignores a date mktime
+ * cannot represent (the program sees the real time), rather than wrap
+ * ("@0000-01-01" used to become 1753). */
+int fl__faketime_start(const struct fl_faketime *ft, int64_t real_ns,
+		       int64_t sec, int64_t *start_ns);
 
 #endif /* FL_SHIM_H */

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/run.sh [unit|integration] [NAME-FILTER] — run every test as its own
-# process. Exit 77 means skipped; under FAULTLINE_REQUIRE_BPF=1 (CI) a skip
-# is a failure. Ends with the plain closing line "N passed, N failed, N skipped".
+# process. Exit 77 means skipped; under FAULTLINE_NO_SKIP=1 (CI) a skip is a
+# failure (FAULTLINE_REQUIRE_BPF=1, its old name, still works). A test whose
+# build is missing fails, it is not skipped. Ends with the plain closing line
+# "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 O=${O:-build}
@@ -11,6 +13,13 @@ logdir=$O/tests/logs
 mkdir -p "$logdir"
 export O FL_ROOT=$PWD
 pass=0 failc=0 skip=0 failed=()
+no_skip=${FAULTLINE_NO_SKIP:-${FAULTLINE_REQUIRE_BPF:-0}}
+
+missing() { # name what
+  [ -n "$filter" ] && [[ $1 != *$filter* ]] && return
+  failc=$((failc+1)); failed+=("$1")
+  printf 'FAIL  %-40s %s missing: run make (O=%s)\n' "$1" "$2" "$O"
+}
 
 run_one() { # name cmd...
   local name=$1; shift
@@ -23,7 +32,7 @@ run_one() { # name cmd...
   local dt; dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')
   if [ $rc -eq 0 ]; then
     pass=$((pass+1)); printf 'PASS  %-40s %6ss\n' "$name" "$dt"
-  elif [ $rc -eq 77 ] && [ "${FAULTLINE_REQUIRE_BPF:-0}" != 1 ]; then
+  elif [ $rc -eq 77 ] && [ "$no_skip" != 1 ]; then
     skip=$((skip+1)); printf 'SKIP  %-40s %s\n' "$name" "$(tail -n 1 "$log")"
   else
     failc=$((failc+1)); failed+=("$name")
@@ -33,14 +42,19 @@ run_one() { # name cmd...
 }
 
 if [ "$what" = all ] || [ "$what" = unit ]; then
-  for t in "$O"/tests/test_*; do
-    [ -x "$t" ] || continue
-    run_one "unit/$(basename "$t")" "$t"
+  for src in tests/unit/test_*.c; do
+    t=$O/tests/$(basename "$src" .c)
+    if [ -x "$t" ]; then run_one "unit/$(basename "$t")" "$t"
+    else missing "unit/$(basename "$t")" "$t"; fi
   done
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
+  for b in "$O/faultline" "$O/libfaultline.so"; do
+    [ -e "$b" ] || missing "integration" "$b"
+  done
   for t in tests/integration/test_*.sh; do
     [ -f "$t" ] || continue
+    [ -e "$O/faultline" ] && [ -e "$O/libfaultline.so" ] || continue
     run_one "integration/$(basename "$t" .sh)" bash "$t"
   done
 fi

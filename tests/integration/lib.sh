@@ -9,6 +9,8 @@ FL=$O/faultline
 SHIM=$O/libfaultline.so
 PY=/usr/bin/python3
 SERVERS=$FL_ROOT/tests/integration/servers.py
+# a missing build is a failure, never a skip
+[ -x "$FL" ] && [ -f "$SHIM" ] || { echo "FAIL: no build in $O (run make)" >&2; exit 1; }
 T=$(mktemp -d /tmp/fltest.XXXXXX)
 chmod 755 "$T"
 _pids=()

@@ -85,8 +85,10 @@ static void test_owner_chown(void **state)
 	struct fl_ctlh h;
 	struct stat st;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		print_message("skip: needs root (a block owned by another user)\n");
 		skip();
+	}
 	assert_int_equal(fl_ctl_create_private(&o, 1, &h), 0);
 	assert_int_equal(fl_ctl_activate(&h), 0);
 	assert_int_equal(stat(h.path, &st), 0);

@@ -28,8 +28,10 @@ static struct fl_loop *new_loop(void)
 	struct fl_loop *l;
 	int err = fl_loop_new(&l);
 
-	if (err == -ENOSYS || err == -EPERM)
-		skip(); /* io_uring disabled here */
+	if (err == -ENOSYS || err == -EPERM) {
+		print_message("skip: io_uring disabled here (%s)\n", strerror(-err));
+		skip();
+	}
 	assert_int_equal(err, 0);
 	return l;
 }

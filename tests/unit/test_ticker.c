@@ -1,5 +1,5 @@
 /*
- * test_drill.c — scenario ticking: binding arithmetic (scale, when_signal,
+ * test_ticker.c — scenario ticking: binding arithmetic (scale, when_signal,
  * both, inverted, NaN), and a ticker on a real control block: tick 0's
  * intensities are published at init, ticks follow scenario time at any
  * speed, hdr.tick and the tick records follow, the scenario ends.
@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "ctl.h"
-#include "drill.h"
+#include "ticker.h"
 
 static void test_binding_math(void **state)
 {

@@ -1,5 +1,5 @@
 /*
- * test_run.c — `faultline run` end to end through fl_run_main with real
+ * test_session.c — `faultline run` end to end through fl_run_main with real
  * commands: the exit-code mapping (3 -> 3, SIGKILL -> 137, not found -> 127,
  * not executable -> 126, bad profile -> 125 with the command never
  * started), the command's environment (LD_PRELOAD prepended, FAULTLINE_CTL
@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "faultline/ctl.h"
-#include "run.h"
+#include "session.h"
 
 static char dir[] = "/tmp/fltest_run.XXXXXX";
 static char shim[PATH_MAX];
@@ -233,8 +233,10 @@ static void test_user(void **state)
 	struct fl_run_opts o = { .speed = 1.0, .duration_s = -1.0, .cmd = argv,
 				 .quiet = true, .user = "nobody" };
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		print_message("skip: --user needs root\n");
 		skip();
+	}
 	path_of(out, "user.out");
 	snprintf(script, sizeof(script),
 		 "{ id -u; stat -c '%%u %%a' \"$FAULTLINE_CTL\"; } > %s", out);

@@ -1,13 +1,13 @@
 /*
- * drill.h — scenario ticking: step the market model in real time (scaled by
+ * ticker.h — scenario ticking: step the market model in real time (scaled by
  * --speed), turn its signals into the intensity of every bound rule and
  * publish them into the control block.
  *
  * Ownership: struct fl_ticker is caller-owned; fl_ticker_init allocates the
  * model, fl_ticker__free releases it and accepts a zeroed struct.
  */
-#ifndef FL_DRILL_H
-#define FL_DRILL_H
+#ifndef FL_TICKER_H
+#define FL_TICKER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -64,4 +64,4 @@ bool fl_ticker_advance(struct fl_ticker *t, int64_t run_ns,
 /* Write the record of the current tick (tick 0 at start). */
 void fl_ticker_record(struct fl_ticker *t, struct fl_timeline *tl);
 
-#endif /* FL_DRILL_H */
+#endif /* FL_TICKER_H */

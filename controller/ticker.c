@@ -1,5 +1,5 @@
 /*
- * drill.c — scenario ticking (see drill.h): the market model drives the
+ * ticker.c — scenario ticking (see ticker.h): the market model drives the
  * intensity of bound rules, tick by tick.
  *
  * Invariants
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "drill.h"
+#include "ticker.h"
 
 /* Work per wake-up before the loop gets its turn back (heartbeat first). */
 #define FL__TICK_BUDGET_NS 2000000ll

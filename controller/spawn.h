@@ -1,48 +1,23 @@
 /*
- * run.h — `faultline run` and `faultline drill`: a session that owns one
- * control block, an event loop, a timeline and (for run) the command it
- * spawned under the shim; plus the spawn helpers they are built from.
+ * spawn.h — starting the command under test: the user it runs as, where the
+ * shim is, the environment it gets, fork/exec with an errno pipe, and the
+ * exit codes that follow env(1) and timeout(1).
  *
- * Exit codes (like env(1) and timeout(1)): the command's own status, 128+N
- * if it died of signal N; 125 when faultline itself fails (bad profile,
- * cannot set up), 126 when the command cannot be executed, 127 when it is
- * not found. A bad profile never starts the command.
+ * Exit codes: the command's own status, 128+N if it died of signal N; 125
+ * when faultline itself fails (bad profile, cannot set up), 126 when the
+ * command cannot be executed, 127 when it is not found.
  */
-#ifndef FL_RUN_H
-#define FL_RUN_H
+#ifndef FL_SPAWN_H
+#define FL_SPAWN_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <sys/types.h>
 
 #define FL_EXIT_FAIL 125
 #define FL_EXIT_NOEXEC 126
 #define FL_EXIT_NOTFOUND 127
-
-/* What `run` and `drill` were asked to do (main.c fills it). */
-struct fl_run_opts {
-	const char *profile;   /* -p / -s FILE, NULL for none */
-	bool scenario;         /* given with -s: must be a scenario */
-	const char *timeline;  /* -o FILE, NULL for none */
-	uint64_t seed;
-	bool has_seed;         /* --seed given */
-	double speed;          /* --speed, > 0 (default 1) */
-	const char *user;      /* --user NAME, NULL for none */
-	const char *ctl;       /* --ctl PATH, NULL: a private one (run only) */
-	char **cmd;            /* run: argv of the command; drill: NULL */
-	double duration_s;     /* --duration, < 0 for none */
-	int64_t ticks_every_ns;/* --ticks-every, 0 for the default */
-	bool quiet;            /* -q: no summary line on stderr */
-	const char *pin;       /* --pin TIMELINE: replay its faults, in order */
-};
-
-/* Run a session; returns the process exit code (see above). Messages go to
- * stderr prefixed "faultline: ". */
-int fl_run_main(const struct fl_run_opts *o);
-
-/* ---- spawn helpers (also used by the tests) ------------------------------ */
 
 /* The user a command runs as (--user). */
 struct fl_user {
@@ -86,6 +61,13 @@ struct fl_spawn {
 	/* dispositions to restore for these signals (ignored in our parent) */
 	const struct sigaction *old_act; /* indexed by signal number, or NULL */
 	int nold_act;
+	/* optional (the seccomp filter, seccomp_sup.h): child_hook runs in the
+	 * child before the user switch and returns 0 or -errno; parent_hook
+	 * runs in the parent right after fork (0 or -errno: the child is
+	 * killed, stage SETUP). */
+	int (*child_hook)(void *arg);
+	int (*parent_hook)(pid_t pid, void *arg);
+	void *hook_arg;
 };
 
 /* Fork, set the child up and execvpe argv[0]. Returns 0 and *pid once the
@@ -100,4 +82,4 @@ int fl_spawn_exit_code(enum fl_spawn_stage stage, int err);
 /* Exit code for a wait status: the code, or 128 + signal. */
 int fl_wait_exit_code(int wstatus);
 
-#endif /* FL_RUN_H */
+#endif /* FL_SPAWN_H */

@@ -1,8 +1,7 @@
 /*
- * run.c — `faultline run` and `faultline drill` (see run.h).
+ * session.c — `faultline run` and `faultline drill` (see session.h).
  *
- * Divisions: spawn helpers (user, shim path, environment, fork/exec with an
- * errno pipe); the session: set-up (profile, block, timeline), the loop's
+ * Divisions: the session: set-up (profile, block, timeline), the loop's
  * handlers (heartbeat + journal, ticks, signals, child exit, duration), and
  * the end (final drain, state, records, exit code).
  *
@@ -33,216 +32,24 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "drill.h"
+#include "ticker.h"
 #include "loop.h"
+#include "mode.h"
 #include "profile.h"
 #include "pin.h"
-#include "run.h"
+#include "session.h"
 #include "snapshot.h"
+#include "ticker.h"
 #include "timeline.h"
-
-extern char **environ;
-
-/* ---- spawn helpers --------------------------------------------------------- */
-
-int fl_user_lookup(const char *name, struct fl_user *u)
-{
-	struct passwd *pw;
-	char *end;
-	long id;
-
-	memset(u, 0, sizeof(*u));
-	errno = 0;
-	pw = getpwnam(name);
-	if (!pw) {
-		id = strtol(name, &end, 10);
-		if (*name && !*end && id >= 0)
-			pw = getpwuid((uid_t)id);
-	}
-	if (!pw)
-		return errno ? -errno : -ENOENT;
-	u->uid = pw->pw_uid;
-	u->gid = pw->pw_gid;
-	u->ngroups = (int)(sizeof(u->groups) / sizeof(u->groups[0]));
-	if (getgrouplist(pw->pw_name, pw->pw_gid, u->groups, &u->ngroups) < 0)
-		return -E2BIG;
-	if (geteuid() != 0 && u->uid != geteuid())
-		return -EPERM;
-	u->set = true;
-	return 0;
-}
-
-/* realpath(dir/rel) into out if it names a readable file. */
-static int fl__try_shim(const char *dir, const char *rel, char *out, size_t len)
-{
-	char p[PATH_MAX], r[PATH_MAX];
-
-	if ((size_t)snprintf(p, sizeof(p), "%s%s%s", dir, *dir ? "/" : "", rel) >=
-	    sizeof(p))
-		return -ENAMETOOLONG;
-	if (!realpath(p, r) || access(r, R_OK) < 0)
-		return -ENOENT;
-	if (strlen(r) >= len)
-		return -ENAMETOOLONG;
-	strcpy(out, r);
-	/* ld.so splits LD_PRELOAD on blanks and colons. */
-	return strpbrk(out, ": \t") ? -EINVAL : 0;
-}
-
-int fl_find_shim(char *out, size_t len)
-{
-	const char *env = getenv("FAULTLINE_SHIM");
-	char exe[PATH_MAX];
-	ssize_t n;
-	int err;
-
-	if (env && *env)
-		return fl__try_shim("", env, out, len);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = '\0';
-	dirname(exe);
-	err = fl__try_shim(exe, "libfaultline.so", out, len);
-	if (err == -ENOENT)
-		err = fl__try_shim(exe, "../lib/faultline/libfaultline.so", out, len);
-	return err;
-}
-
-static char *fl__env_pair(const char *key, const char *a, const char *b)
-{
-	size_t n = strlen(key) + strlen(a) + (b ? strlen(b) + 1 : 0) + 2;
-	char *s = malloc(n);
-
-	if (s)
-		snprintf(s, n, "%s=%s%s%s", key, a, b ? ":" : "", b ? b : "");
-	return s;
-}
-
-char **fl_env_build(const char *shim, const char *ctl)
-{
-	const char *pre = getenv("LD_PRELOAD");
-	size_t n = 0, k = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 3, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!strncmp(environ[i], "FAULTLINE_CTL=", 14) ||
-		    (shim && !strncmp(environ[i], "LD_PRELOAD=", 11)))
-			continue;
-		if (!(env[k++] = strdup(environ[i])))
-			goto fail;
-	}
-	if (shim && !(env[k++] = fl__env_pair("LD_PRELOAD", shim,
-					       pre && *pre ? pre : NULL)))
-		goto fail;
-	if (ctl && !(env[k++] = fl__env_pair("FAULTLINE_CTL", ctl, NULL)))
-		goto fail;
-	return env;
-fail:
-	fl_env__free(env);
-	return NULL;
-}
-
-void fl_env__free(char **env)
-{
-	for (size_t i = 0; env && env[i]; i++)
-		free(env[i]);
-	free(env);
-}
-
-struct fl__spawn_msg {
-	int stage;
-	int err;
-};
-
-/* In the child: only async-signal-safe calls from here to exec. */
-static void fl__child(const struct fl_spawn *s, int wfd)
-{
-	struct fl__spawn_msg m = { FL_SPAWN_SETUP, 0 };
-
-	for (int sig = 1; s->old_act && sig < s->nold_act; sig++)
-		if (s->old_act[sig].sa_handler != SIG_ERR)
-			sigaction(sig, &s->old_act[sig], NULL);
-	if (s->mask && sigprocmask(SIG_SETMASK, s->mask, NULL) < 0)
-		goto fail;
-	if (s->user && s->user->set &&
-	    (setgroups((size_t)s->user->ngroups, s->user->groups) < 0 ||
-	     setgid(s->user->gid) < 0 || setuid(s->user->uid) < 0))
-		goto fail;
-	m.stage = FL_SPAWN_EXEC;
-	execvpe(s->argv[0], s->argv, s->envp);
-fail:
-	m.err = errno;
-	while (write(wfd, &m, sizeof(m)) < 0 && errno == EINTR)
-		;
-	_exit(m.stage == FL_SPAWN_EXEC && m.err == ENOENT ? FL_EXIT_NOTFOUND
-							 : FL_EXIT_NOEXEC);
-}
-
-int fl_spawn(const struct fl_spawn *s, pid_t *pid, enum fl_spawn_stage *stage)
-{
-	struct fl__spawn_msg m = { 0, 0 };
-	int p[2];
-	ssize_t n;
-
-	*stage = FL_SPAWN_FORK;
-	*pid = -1;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	*pid = fork();
-	if (*pid < 0) {
-		int err = -errno;
-
-		close(p[0]);
-		close(p[1]);
-		return err;
-	}
-	if (*pid == 0)
-		fl__child(s, p[1]);
-	close(p[1]);
-	/* EOF: the exec closed the pipe, the program runs. */
-	while ((n = read(p[0], &m, sizeof(m))) < 0 && errno == EINTR)
-		;
-	close(p[0]);
-	if (n != (ssize_t)sizeof(m)) {
-		*stage = FL_SPAWN_OK;
-		return 0;
-	}
-	waitpid(*pid, NULL, 0);
-	*pid = -1;
-	*stage = (enum fl_spawn_stage)m.stage;
-	return m.err ? -m.err : -EIO;
-}
-
-int fl_spawn_exit_code(enum fl_spawn_stage stage, int err)
-{
-	if (stage != FL_SPAWN_EXEC)
-		return FL_EXIT_FAIL;
-	return err == -ENOENT || err == ENOENT ? FL_EXIT_NOTFOUND : FL_EXIT_NOEXEC;
-}
-
-int fl_wait_exit_code(int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus);
-	if (WIFSIGNALED(wstatus))
-		return 128 + WTERMSIG(wstatus);
-	return FL_EXIT_FAIL;
-}
 
 /* ---- the session ------------------------------------------------------------ */
 
-static const int fl__sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-#define FL__NSIGS ((int)(sizeof(fl__sigs) / sizeof(fl__sigs[0])))
-#define FL__DRAIN_CHUNK 256u
-#define FL__DRAIN_MAX 2048u
+static const int handled_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+#define NSIGS ((int)(sizeof(handled_sigs) / sizeof(handled_sigs[0])))
+#define DRAIN_CHUNK 256u
+#define DRAIN_MAX 2048u
 
-struct fl__sess {
+struct sess {
 	const struct fl_run_opts *o;
 	struct fl_profile prof;
 	bool has_prof;
@@ -271,9 +78,11 @@ struct fl__sess {
 	bool ended;         /* faults over (abort, end of drill) */
 	char why[64];       /* why the drill ended early */
 	int exit_code;
+	struct fl_layer layer; /* shim, seccomp supervisor or both (mode.h) */
+	bool pin_forced;    /* --pin-force let another profile's timeline in */
 };
 
-static void fl__sess_init(struct fl__sess *s, const struct fl_run_opts *o)
+static void sess_init(struct sess *s, const struct fl_run_opts *o)
 {
 	memset(s, 0, sizeof(*s));
 	s->o = o;
@@ -285,45 +94,49 @@ static void fl__sess_init(struct fl__sess *s, const struct fl_run_opts *o)
 		s->oldact[i].sa_handler = SIG_ERR; /* "not saved" */
 }
 
-static bool fl__is_run(const struct fl__sess *s)
+static bool is_run(const struct sess *s)
 {
 	return s->o->cmd != NULL;
 }
 
-static int64_t fl__run_ns(const struct fl__sess *s, int64_t now)
+static int64_t run_ns(const struct sess *s, int64_t now)
 {
 	return now - s->h.ctl->hdr.epoch_mono_ns;
 }
 
 /* --pin: the profile's op rules become the recorded faults, in order. */
-static int fl__pin(struct fl__sess *s)
+static int load_pin(struct sess *s)
 {
+	struct fl_pin_opts po = { s->o->profile, s->o->pin_force };
+	struct fl_pin_result res;
 	char err[1024] = "";
-	uint64_t seed = 0;
-	bool has_seed = false;
-	int n;
+	int rc;
 
 	if (!s->has_prof) {
 		fprintf(stderr, "faultline: --pin %s: give the profile it was "
 			"recorded with (-p or -s)\n", s->o->pin);
 		return -EINVAL;
 	}
-	n = fl_pin_apply(&s->prof, s->o->pin, &seed, &has_seed, err, sizeof(err));
-	if (n < 0) {
-		fprintf(stderr, "faultline: --pin %s", err);
-		return n;
+	rc = fl_pin_apply(&s->prof, s->o->pin, &po, &res, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "faultline: --pin %s\n", err);
+		return rc;
 	}
-	if (has_seed && !s->o->has_seed) {
-		s->seed = seed;
+	s->pin_forced = res.forced;
+	if (res.forced)
+		fprintf(stderr, "faultline: --pin %s: recorded under another "
+			"profile; pinned anyway (--pin-force)\n", s->o->pin);
+	if (res.has_seed && !s->o->has_seed) {
+		s->seed = res.seed;
 		s->seed_src = "pin";
 	}
 	if (!s->o->quiet)
-		fprintf(stderr, "faultline: pinned %d recorded faults from %s into "
-			"%u rules\n", n, s->o->pin, s->prof.nrules);
+		fprintf(stderr, "faultline: pinned %u recorded faults from %s into "
+			"%u rules\n", res.faults, s->o->pin, s->prof.nrules);
 	return 0;
 }
 
-static int fl__load(struct fl__sess *s)
+static int load_profile(struct sess *s)
 {
 	const struct fl_run_opts *o = s->o;
 	size_t len = 65536;
@@ -350,10 +163,10 @@ static int fl__load(struct fl__sess *s)
 	}
 	s->seed = o->has_seed ? o->seed : s->prof.has_seed ? s->prof.seed : 1;
 	s->seed_src = o->has_seed ? "cli" : s->prof.has_seed ? "profile" : "default";
-	return o->pin ? fl__pin(s) : 0;
+	return o->pin ? load_pin(s) : 0;
 }
 
-static int fl__prepare(struct fl__sess *s)
+static int prepare(struct sess *s)
 {
 	const struct fl_run_opts *o = s->o;
 	int err;
@@ -363,7 +176,7 @@ static int fl__prepare(struct fl__sess *s)
 			err == -ENOENT ? "no such user" : strerror(-err));
 		return err;
 	}
-	if (fl__is_run(s) && (err = fl_find_shim(s->shim, sizeof(s->shim))) < 0) {
+	if (is_run(s) && (err = fl_find_shim(s->shim, sizeof(s->shim))) < 0) {
 		fprintf(stderr, "faultline: cannot find libfaultline.so (%s); "
 			"set FAULTLINE_SHIM\n", strerror(-err));
 		return err;
@@ -378,7 +191,7 @@ static int fl__prepare(struct fl__sess *s)
 	return 0;
 }
 
-static int fl__block(struct fl__sess *s)
+static int make_block(struct sess *s)
 {
 	struct fl_ctl_owner ow = { geteuid(), getegid(), false };
 	int err;
@@ -423,30 +236,30 @@ static int fl__block(struct fl__sess *s)
 
 /* ---- handlers ------------------------------------------------------------ */
 
-static void fl__on_jrec(const struct fl_jrec *r, void *arg)
+static void on_jrec(const struct fl_jrec *r, void *arg)
 {
 	fl_timeline_jrec(arg, r);
 }
 
 /* Drain in chunks, beating between them: a burst of records must not make
  * the heartbeat look dead to the shim. */
-static void fl__drain(struct fl__sess *s, int64_t now, unsigned max)
+static void drain_journal(struct sess *s, int64_t now, unsigned max)
 {
 	unsigned n = 0, got;
 
 	do {
-		got = fl_ctl_drain(s->h.ctl, &s->jd, now, FL__DRAIN_CHUNK,
-				   fl__on_jrec, &s->tl);
+		got = fl_ctl_drain(s->h.ctl, &s->jd, now, DRAIN_CHUNK,
+				   on_jrec, &s->tl);
 		n += got;
-		if (got == FL__DRAIN_CHUNK) {
+		if (got == DRAIN_CHUNK) {
 			now = fl_now_mono();
 			fl_ctl_beat(s->h.ctl, now);
 		}
-	} while (got == FL__DRAIN_CHUNK && n < max);
+	} while (got == DRAIN_CHUNK && n < max);
 }
 
 /* Faults stop now: state, wake, record. */
-static void fl__end(struct fl__sess *s, enum fl_state st, const char *type,
+static void end_faults(struct sess *s, enum fl_state st, const char *type,
 		    const char *why)
 {
 	if (s->ended)
@@ -454,7 +267,8 @@ static void fl__end(struct fl__sess *s, enum fl_state st, const char *type,
 	s->ended = true;
 	snprintf(s->why, sizeof(s->why), "%s", why);
 	fl_ctl_set_state(s->h.ctl, st);
-	fl_timeline_event(&s->tl, type, fl__run_ns(s, fl_now_mono()), why);
+	fl_layer_release(&s->layer);
+	fl_timeline_event(&s->tl, type, run_ns(s, fl_now_mono()), why);
 	if (s->tick_timer > 0)
 		fl_loop_timer_del(s->loop, s->tick_timer);
 	s->tick_timer = 0;
@@ -462,7 +276,7 @@ static void fl__end(struct fl__sess *s, enum fl_state st, const char *type,
 
 /* A scenario's failure budget: once its faults are spent, the drill stops
  * injecting (the program keeps running), like an SLO error budget. */
-static bool fl__over_budget(const struct fl__sess *s)
+static bool over_budget(const struct sess *s)
 {
 	uint64_t hits = 0;
 
@@ -473,33 +287,33 @@ static bool fl__over_budget(const struct fl__sess *s)
 	return (double)hits >= s->prof.budget_max_faults;
 }
 
-static void fl__tick_work(struct fl__sess *s, struct fl_loop *l);
+static void tick_work(struct sess *s, struct fl_loop *l);
 
-static void fl__on_beat(struct fl_loop *l, long long id, void *arg)
+static void on_beat(struct fl_loop *l, long long id, void *arg)
 {
-	struct fl__sess *s = arg;
+	struct sess *s = arg;
 	int64_t now = fl_loop_now(l);
 
 	fl_ctl_beat(s->h.ctl, now);
-	fl_snap_poll(&s->snap, s->h.ctl, fl__run_ns(s, now));
-	if (!s->ended && fl__over_budget(s))
-		fl__end(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
+	fl_snap_poll(&s->snap, s->h.ctl, run_ns(s, now));
+	if (!s->ended && over_budget(s))
+		end_faults(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
 	if (!s->ended && fl_ctl_state(s->h.ctl) != FL_STATE_ACTIVE) {
 		/* `faultline abort` (or someone with the file) ended it. */
-		fl__end(s, FL_STATE_ABORTED, "abort", "faultline abort");
-		if (!fl__is_run(s))
+		end_faults(s, FL_STATE_ABORTED, "abort", "faultline abort");
+		if (!is_run(s))
 			fl_loop_stop(l);
 	}
-	fl__drain(s, now, FL__DRAIN_MAX);
+	drain_journal(s, now, DRAIN_MAX);
 	if (s->tick_in_beat)
-		fl__tick_work(s, l);
+		tick_work(s, l);
 }
 
 /* Step every tick that is due. */
-static void fl__tick_work(struct fl__sess *s, struct fl_loop *l)
+static void tick_work(struct sess *s, struct fl_loop *l)
 {
 	if (s->ended || s->tick_over ||
-	    !fl_ticker_advance(&s->tk, fl__run_ns(s, fl_loop_now(l)), &s->tl))
+	    !fl_ticker_advance(&s->tk, run_ns(s, fl_loop_now(l)), &s->tl))
 		return;
 	/* Scenario over. A drill ends with it; a command keeps running with
 	 * the last intensities. */
@@ -507,27 +321,27 @@ static void fl__tick_work(struct fl__sess *s, struct fl_loop *l)
 	if (s->tick_timer > 0)
 		fl_loop_timer_del(l, s->tick_timer);
 	s->tick_timer = 0;
-	if (!fl__is_run(s)) {
-		fl__end(s, FL_STATE_DONE, "end", "scenario end");
+	if (!is_run(s)) {
+		end_faults(s, FL_STATE_DONE, "end", "scenario end");
 		fl_loop_stop(l);
 	}
 }
 
-static void fl__on_tick(struct fl_loop *l, long long id, void *arg)
+static void on_tick(struct fl_loop *l, long long id, void *arg)
 {
-	fl__tick_work(arg, l);
+	tick_work(arg, l);
 }
 
-static void fl__on_duration(struct fl_loop *l, long long id, void *arg)
+static void on_duration(struct fl_loop *l, long long id, void *arg)
 {
-	struct fl__sess *s = arg;
+	struct sess *s = arg;
 
-	fl__end(s, FL_STATE_DONE, "end", "duration");
-	if (!fl__is_run(s))
+	end_faults(s, FL_STATE_DONE, "end", "duration");
+	if (!is_run(s))
 		fl_loop_stop(l);
 }
 
-static void fl__forward(struct fl__sess *s, const struct signalfd_siginfo *si)
+static void forward_signal(struct sess *s, const struct signalfd_siginfo *si)
 {
 	/* A terminal's ^C reached the whole process group (SI_KERNEL), the
 	 * command included: sending it again would deliver it twice. */
@@ -535,9 +349,9 @@ static void fl__forward(struct fl__sess *s, const struct signalfd_siginfo *si)
 		kill(s->pid, (int)si->ssi_signo);
 }
 
-static void fl__on_signal(struct fl_loop *l, int fd, int revents, void *arg)
+static void on_signal(struct fl_loop *l, int fd, int revents, void *arg)
 {
-	struct fl__sess *s = arg;
+	struct sess *s = arg;
 	struct signalfd_siginfo si;
 	char why[32];
 
@@ -545,17 +359,17 @@ static void fl__on_signal(struct fl_loop *l, int fd, int revents, void *arg)
 		if (si.ssi_signo == SIGPIPE)
 			continue;
 		snprintf(why, sizeof(why), "SIG%s", sigabbrev_np((int)si.ssi_signo));
-		fl__end(s, FL_STATE_ABORTED, "abort", why);
-		if (fl__is_run(s))
-			fl__forward(s, &si);
+		end_faults(s, FL_STATE_ABORTED, "abort", why);
+		if (is_run(s))
+			forward_signal(s, &si);
 		else
 			fl_loop_stop(l);
 	}
 }
 
-static void fl__on_child(struct fl_loop *l, int fd, int revents, void *arg)
+static void on_child(struct fl_loop *l, int fd, int revents, void *arg)
 {
-	struct fl__sess *s = arg;
+	struct sess *s = arg;
 	int st;
 
 	if (waitpid(s->pid, &st, WNOHANG) != s->pid)
@@ -567,14 +381,14 @@ static void fl__on_child(struct fl_loop *l, int fd, int revents, void *arg)
 
 /* ---- start and end ----------------------------------------------------------- */
 
-static int fl__signals(struct fl__sess *s)
+static int setup_signals(struct sess *s)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t set;
 
 	sigemptyset(&set);
-	for (int i = 0; i < FL__NSIGS; i++) {
-		int sig = fl__sigs[i];
+	for (int i = 0; i < NSIGS; i++) {
+		int sig = handled_sigs[i];
 
 		sigaddset(&set, sig);
 		sigaction(sig, NULL, &s->oldact[sig]);
@@ -590,21 +404,23 @@ static int fl__signals(struct fl__sess *s)
 	s->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (s->sfd < 0)
 		return -errno;
-	return (int)fl_loop_fd_add(s->loop, s->sfd, fl__on_signal, s);
+	return (int)fl_loop_fd_add(s->loop, s->sfd, on_signal, s);
 }
 
-static int fl__spawn_cmd(struct fl__sess *s)
+static int spawn_cmd(struct sess *s)
 {
-	char **env = fl_env_build(s->shim, s->h.path);
 	struct fl_spawn sp = {
-		.argv = s->o->cmd, .envp = env, .user = &s->user,
+		.argv = s->o->cmd, .user = &s->user,
 		.mask = &s->oldmask, .old_act = s->oldact, .nold_act = _NSIG,
 	};
+	bool preload = fl_layer_spawn(&s->layer, &sp);
+	char **env = fl_env_build(preload ? s->shim : NULL, s->h.path);
 	enum fl_spawn_stage stage;
 	int err;
 
 	if (!env)
 		return -ENOMEM;
+	sp.envp = env;
 	err = fl_spawn(&sp, &s->pid, &stage);
 	fl_env__free(env);
 	if (err < 0) {
@@ -614,16 +430,20 @@ static int fl__spawn_cmd(struct fl__sess *s)
 		s->exit_code = fl_spawn_exit_code(stage, err);
 		return err;
 	}
+	if ((err = fl_layer_start(&s->layer, s->loop, s->h.ctl)) < 0) {
+		fprintf(stderr, "faultline: seccomp supervisor: %s\n", strerror(-err));
+		return err;
+	}
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	if (s->pidfd < 0)
 		return -errno;
-	return (int)fl_loop_fd_add(s->loop, s->pidfd, fl__on_child, s);
+	return (int)fl_loop_fd_add(s->loop, s->pidfd, on_child, s);
 }
 
-static void fl__write_start(struct fl__sess *s)
+static void write_start(struct sess *s)
 {
 	struct fl_tl_start st = {
-		.mode = fl__is_run(s) ? "run" : "drill",
+		.mode = is_run(s) ? "run" : "drill",
 		.seed = s->seed,
 		.seed_source = s->seed_src,
 		.profile = s->o->profile,
@@ -632,6 +452,11 @@ static void fl__write_start(struct fl__sess *s)
 		.pid = s->pid,
 		.epoch_real_ns = s->h.ctl->hdr.epoch_real_ns,
 		.speed = s->o->speed,
+		.layer = is_run(s) ? fl_mode_name(s->layer.mode) : NULL,
+		.layer_reason = is_run(s) ? s->layer.why : NULL,
+		.pin = s->o->pin,
+		.pin_force = s->o->pin_force,
+		.pin_forced = s->pin_forced,
 	};
 
 	fl_timeline_start(&s->tl, &st);
@@ -639,13 +464,13 @@ static void fl__write_start(struct fl__sess *s)
 		fl_ticker_record(&s->tk, &s->tl);
 }
 
-static int fl__timers(struct fl__sess *s)
+static int setup_timers(struct sess *s)
 {
 	long long id;
 
 	/* Beat a little more often than the ABI's bound, so a late wake-up
 	 * still keeps it. */
-	id = fl_loop_timer_add(s->loop, 0, FL_HEARTBEAT_NS * 4 / 5, fl__on_beat, s);
+	id = fl_loop_timer_add(s->loop, 0, FL_HEARTBEAT_NS * 4 / 5, on_beat, s);
 	if (id < 0)
 		return (int)id;
 	/* Ticks faster than the heartbeat are stepped in its wake-ups, in
@@ -656,21 +481,38 @@ static int fl__timers(struct fl__sess *s)
 			  fl_ticker_period_ns(&s->tk) < FL_HEARTBEAT_NS * 4 / 5;
 	if (s->has_tk && !s->tick_in_beat) {
 		id = fl_loop_timer_add(s->loop, fl_ticker_period_ns(&s->tk),
-				       fl_ticker_period_ns(&s->tk), fl__on_tick, s);
+				       fl_ticker_period_ns(&s->tk), on_tick, s);
 		if (id < 0)
 			return (int)id;
 		s->tick_timer = id;
 	}
 	if (s->o->duration_s >= 0) {
 		id = fl_loop_timer_add(s->loop, (int64_t)(s->o->duration_s * 1e9), 0,
-				       fl__on_duration, s);
+				       on_duration, s);
 		if (id < 0)
 			return (int)id;
 	}
 	return 0;
 }
 
-static int fl__start(struct fl__sess *s)
+/* Which layer reaches CMD (mode.h); a rule it cannot serve stops here,
+ * before CMD starts. */
+static int layer_setup(struct sess *s)
+{
+	char err[1024];
+	int r;
+
+	fl_layer_choose(&s->layer, (enum fl_mode)s->o->mode, s->o->cmd,
+			s->user.set ? s->user.uid : geteuid(),
+			s->user.set ? s->user.gid : getegid(), s->o->verbose);
+	r = fl_layer_prepare(&s->layer, s->h.ctl, s->o->verbose, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "faultline: %s: %s\n", s->o->profile ? s->o->profile
+			: "profile", err);
+	return r;
+}
+
+static int start_cmd(struct sess *s)
 {
 	int err = fl_loop_new(&s->loop);
 
@@ -678,25 +520,25 @@ static int fl__start(struct fl__sess *s)
 		fprintf(stderr, "faultline: io_uring: %s\n", strerror(-err));
 		return err;
 	}
-	if ((err = fl__signals(s)) < 0) {
+	if ((err = setup_signals(s)) < 0) {
 		fprintf(stderr, "faultline: signals: %s\n", strerror(-err));
 		return err;
 	}
-	if (fl__is_run(s) && (err = fl__spawn_cmd(s)) < 0) {
+	if (is_run(s) && (err = spawn_cmd(s)) < 0) {
 		if (!s->exit_code)
 			fprintf(stderr, "faultline: cannot watch the command: %s\n",
 				strerror(-err));
-		fl__write_start(s);
+		write_start(s);
 		fl_timeline_event(&s->tl, "error", 0, strerror(-err));
 		return err;
 	}
-	fl__write_start(s);
-	if ((err = fl__timers(s)) < 0)
+	write_start(s);
+	if ((err = setup_timers(s)) < 0)
 		fprintf(stderr, "faultline: timers: %s\n", strerror(-err));
 	return err;
 }
 
-static void fl__tail(const struct fl__sess *s, char *buf, size_t len)
+static void cmd_tail(const struct sess *s, char *buf, size_t len)
 {
 	const char *cmd = s->o->cmd ? s->o->cmd[0] : NULL;
 	int st = s->wstatus, n = 0;
@@ -718,7 +560,7 @@ static void fl__tail(const struct fl__sess *s, char *buf, size_t len)
 		snprintf(buf, len, "; %s exited %d", cmd, fl_wait_exit_code(st));
 }
 
-static void fl__finish(struct fl__sess *s)
+static void finish(struct sess *s)
 {
 	struct fl_tl_summary sum;
 	char tail[PATH_MAX + 64];
@@ -726,30 +568,31 @@ static void fl__finish(struct fl__sess *s)
 
 	if (!s->h.ctl)
 		return;
-	fl__drain(s, fl_now_mono(), 2 * FL_JOURNAL_SLOTS);
+	drain_journal(s, fl_now_mono(), 2 * FL_JOURNAL_SLOTS);
 	fl_ctl_set_state(s->h.ctl, FL_STATE_DONE);
 	if (s->child_done) {
 		fl_timeline_exit(&s->tl, WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : -1,
 				 WIFSIGNALED(s->wstatus) ? WTERMSIG(s->wstatus) : 0);
 		s->exit_code = fl_wait_exit_code(s->wstatus);
-	} else if (fl__is_run(s) && s->exit_code) {
+	} else if (is_run(s) && s->exit_code) {
 		fl_timeline_exit(&s->tl, s->exit_code, 0);
 	}
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
 	fl_timeline_summary(&s->tl, &sum);
-	fl__tail(s, tail, sizeof(tail));
+	cmd_tail(s, tail, sizeof(tail));
 	/* A command that never ran has had its error said already. */
-	if (!s->o->timeline && !s->o->quiet && (s->child_done || !fl__is_run(s)))
+	if (!s->o->timeline && !s->o->quiet && (s->child_done || !is_run(s)))
 		fl_timeline_summary_line(stderr, &sum, tail);
 	err = fl_timeline_close(&s->tl);
 	if (err < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->o->timeline, strerror(-err));
 }
 
-static void fl__sess_free(struct fl__sess *s)
+static void sess_free(struct sess *s)
 {
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
+	fl_layer_fini(&s->layer);
 	fl_ctl_close(&s->h);
 	fl_snap_free(&s->snap);
 	fl_timeline_close(&s->tl);
@@ -762,36 +605,38 @@ static void fl__sess_free(struct fl__sess *s)
 		close(s->pidfd);
 	if (s->masked)
 		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
-	for (int i = 0; i < FL__NSIGS; i++)
-		if (s->oldact[fl__sigs[i]].sa_handler != SIG_ERR)
-			sigaction(fl__sigs[i], &s->oldact[fl__sigs[i]], NULL);
+	for (int i = 0; i < NSIGS; i++)
+		if (s->oldact[handled_sigs[i]].sa_handler != SIG_ERR)
+			sigaction(handled_sigs[i], &s->oldact[handled_sigs[i]], NULL);
 	fl_profile__free(&s->prof);
 }
 
 int fl_run_main(const struct fl_run_opts *o)
 {
-	struct fl__sess *s = malloc(sizeof(*s));
+	struct sess *s = malloc(sizeof(*s));
 	int rc, err;
 
 	if (!s) {
 		fprintf(stderr, "faultline: out of memory\n");
 		return FL_EXIT_FAIL;
 	}
-	fl__sess_init(s, o);
-	err = fl__load(s);
+	sess_init(s, o);
+	err = load_profile(s);
 	if (!err)
-		err = fl__prepare(s);
+		err = prepare(s);
 	if (!err)
-		err = fl__block(s);
+		err = make_block(s);
+	if (!err && is_run(s))
+		err = layer_setup(s);
 	if (!err)
-		err = fl__start(s);
+		err = start_cmd(s);
 	if (!err && (err = fl_loop_run(s->loop)) < 0)
 		fprintf(stderr, "faultline: event loop: %s\n", strerror(-err));
-	fl__finish(s);
+	finish(s);
 	rc = s->exit_code ? s->exit_code : err < 0 ? FL_EXIT_FAIL : 0;
-	if (!fl__is_run(s) && err == 0)
+	if (!is_run(s) && err == 0)
 		rc = 0;
-	fl__sess_free(s);
+	sess_free(s);
 	free(s);
 	return rc;
 }
