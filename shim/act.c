@@ -232,12 +232,17 @@ static int act_wait(struct fl_call *k, const struct fl_op_act *a, struct fl_verd
 {
 	struct fl_ctl *c = atomic_load(&fl__ctl);
 	bool hold = v->fault == FL_FAULT_HOLD;
-	int64_t ns = hold ? v->until_max_ns : fl__verdict_ns(v), now = fl__mono_ns();
-	int64_t tmo = before ? sock_timeo(k, a) : 0;
-	struct fl_wait w = {.end = now + ns, .bound = NEVER};
+	int64_t ns = hold ? v->until_max_ns : fl__verdict_ns(v), now, tmo;
+	struct fl_wait w = {.bound = NEVER};
 
-	*end = w.end;
 	*waited = 0;
+	if (!hold && ns <= 0) {
+		*end = 0;
+		return FL_W_DUE; /* nothing to wait for: one record, written after */
+	}
+	now = fl__mono_ns();
+	tmo = before ? sock_timeo(k, a) : 0;
+	w.end = *end = now + ns;
 	if (hold) {
 		if (!c || v->until_target == 0 || v->until_target >= FL_MAX_TARGETS ||
 		    v->until_op >= FL_OP__COUNT)
@@ -245,8 +250,6 @@ static int act_wait(struct fl_call *k, const struct fl_op_act *a, struct fl_verd
 		w.gate = FL_PASSED(c, v->until_target, v->until_op);
 		w.waiters = FL_WAITERS(c, v->until_target, v->until_op);
 		w.gate_nth = v->until_nth;
-	} else if (ns <= 0) {
-		return FL_W_DUE; /* nothing to wait for: one record, written after */
 	}
 	if (tmo > 0)
 		w.bound = now + tmo;
@@ -391,23 +394,31 @@ static int64_t act_fault(struct fl_call *k, const struct fl_op_act *a, struct fl
 	return k->real(k, SIZE_MAX);
 }
 
-int64_t fl__act(struct fl_call *k, struct fl_verdict *v)
+/* The call has happened: gates waiting on it open (only where one waits). */
+static void happened(const struct fl_verdict *v)
 {
-	const struct fl_op_act *a = fl__op_act(k->op);
-	struct fl_ctl *c;
-	int64_t r;
-	int saved;
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_relaxed);
 
-	v->deferred = false;
-	if (v->fault == FL_FAULT_NONE || !a)
-		r = k->real(k, SIZE_MAX);
-	else
-		r = act_fault(k, a, v);
-	c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
-	if (c && v->nth && !v->deferred && v->target < FL_MAX_TARGETS) {
-		saved = errno;
-		fl__passed_at(c, v->target, v->op, v->nth); /* it has happened */
+	if (v->nth && c && v->target < FL_MAX_TARGETS && FL_WATCHED(c, v->target, v->op)) {
+		int saved = errno;
+		fl__passed_at(c, v->target, v->op, v->nth);
 		errno = saved;
 	}
+}
+
+int64_t fl__act(struct fl_call *k, struct fl_verdict *v)
+{
+	const struct fl_op_act *a;
+	int64_t r;
+
+	if (FL_LIKELY(v->fault == FL_FAULT_NONE) || !(a = fl__op_act(k->op))) {
+		r = k->real(k, SIZE_MAX); /* forward */
+		happened(v);
+		return r;
+	}
+	v->deferred = false;
+	r = act_fault(k, a, v);
+	if (!v->deferred) /* deferred: it happens when the program makes it */
+		happened(v);
 	return r;
 }

@@ -640,16 +640,20 @@ unsigned fl__class(int fd)
 bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v)
 {
 	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
-	int64_t now = fl__mono_ns(), waited;
+	int64_t now, waited;
 
 	v->fault = FL_FAULT_NONE;
 	v->nth = 0;
 	if (!c)
 		return false;
-	if (!fl__live(c, now))
-		fl__attach_poll();
-	if (!fl__decide_at(c, target, op, now, v))
+	if (atomic_load_explicit(&c->hdr.state, memory_order_relaxed) != FL_STATE_ACTIVE)
+		fl__attach_poll(); /* over: a new drill? */
+	if (!fl__decide_lazy(c, target, op, fl__mono_ns, v)) {
+		if (v->t_run < 0)
+			fl__attach_poll(); /* a rule fired on a dead block: a new one? */
 		return false;
+	}
+	now = v->t_run + c->hdr.epoch_mono_ns;
 	if (v->pregate && v->until_target && v->until_target < FL_MAX_TARGETS &&
 	    v->until_op < FL_OP__COUNT) {
 		/* a pinned order: the call it follows must have happened first */

@@ -109,6 +109,71 @@ static inline bool paths_armed(void)
 			   (FL_HAS_PATH | FL_HAS_WAIT));
 }
 
+/* Candidates: could an open of `path` reach a path target at all? Told from
+ * its last name alone, with no system call, so an untargeted open costs
+ * nothing while path targets exist: when every target's last name is
+ * literal (".../data", ".../ledger.db"), a path whose last name is none of
+ * them is not a target. A target whose last name has a wildcard (* ? [)
+ * makes every open a candidate (made canonical by the kernel: canon_path).
+ * Limit: a symlink as the LAST name, whose own name is none of the targets'
+ * literal last names, is not followed (symlinked directories are). */
+#define CAND_HASH(b) (((unsigned)(unsigned char)(b)[0] * 31u + (unsigned char)(b)[1]) & 63u)
+static struct {
+	struct fl_ctl *_Atomic c; /* the block the filter was built for */
+	_Atomic uint32_t gen;
+	_Atomic bool all;
+	_Atomic uint64_t bloom;   /* CAND_HASH of the literal last names */
+} cand;
+
+static void cand_build(struct fl_ctl *c, uint32_t gen)
+{
+	uint64_t bloom = 0;
+	bool all = false;
+
+	for (unsigned i = 1; i < c->hdr.ntargets && i < FL_MAX_TARGETS; i++) {
+		const char *pat = c->targets[i].pattern, *last, *w = NULL;
+		if (c->targets[i].kind != FL_TK_PATH)
+			continue;
+		for (const char *q = pat; *q; q++)
+			if (*q == '*' || *q == '?' || *q == '[')
+				w = q;
+		last = strrchr(pat, '/');
+		/* a wildcard may stand for '/' (fl__glob): only a literal tail
+		 * after the last wildcard that holds a '/' fixes the last name */
+		if (!last || (w && w > last) || !last[1])
+			all = true;
+		else
+			bloom |= 1ull << CAND_HASH(last + 1);
+	}
+	atomic_store(&cand.all, all);
+	atomic_store(&cand.bloom, bloom);
+	atomic_store(&cand.gen, gen);
+	atomic_store_explicit(&cand.c, c, memory_order_release);
+}
+
+static bool candidate(const char *path)
+{
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	const char *b;
+	uint32_t gen;
+
+	if (!c || !path || atomic_load_explicit(&fl__mode, memory_order_relaxed) != FL_MODE_ON)
+		return true; /* no block yet: the slow path polls for one */
+	gen = atomic_load_explicit(&c->hdr.gen, memory_order_acquire);
+	if (gen & 1)
+		return true; /* being republished */
+	if (atomic_load_explicit(&cand.c, memory_order_acquire) != c ||
+	    atomic_load_explicit(&cand.gen, memory_order_relaxed) != gen)
+		cand_build(c, gen);
+	if (atomic_load_explicit(&cand.all, memory_order_relaxed))
+		return true;
+	b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	if (!b[0] || (b[0] == '.' && (!b[1] || (b[1] == '.' && !b[2]))))
+		return true; /* the last name is the kernel's to find */
+	return atomic_load_explicit(&cand.bloom, memory_order_relaxed) >> CAND_HASH(b) & 1;
+}
+
 static unsigned path_target_polled(int dirfd, const char *path, int oflags)
 {
 	fl__attach_poll();
@@ -163,7 +228,7 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode)
 	struct open_args a = {dirfd, path, flags, mode, 0, NULL, NULL};
 	int fd;
 
-	if (FL_LIKELY(!paths_armed())) {
+	if (FL_LIKELY(!paths_armed()) || !candidate(path)) {
 		fd = FL_REAL(openat)(dirfd, path, flags, mode);
 		fl__fd_set(fd, FL_FD_NONE); /* no path target: not one */
 		return fd;
@@ -258,7 +323,7 @@ FL_API FILE *fopen(const char *path, const char *mode)
 {
 	struct open_args a = {AT_FDCWD, path, 0, 0, 0, mode, NULL};
 
-	if (FL_LIKELY(!paths_armed())) {
+	if (FL_LIKELY(!paths_armed()) || !candidate(path)) {
 		FILE *f = FL_REAL(fopen)(path, mode);
 		if (f)
 			fl__fd_set(fileno(f), FL_FD_NONE);
@@ -429,7 +494,7 @@ static int rename_common(int da, const char *a, int db, const char *b, unsigned 
 	struct fl_verdict v;
 	unsigned t = 0;
 
-	if (paths_armed()) { /* rename acts on names: symlinks not followed */
+	if (paths_armed() && (candidate(a) || candidate(b))) { /* names: no symlink followed */
 		t = path_target_polled(da, a, O_NOFOLLOW);
 		if (!t)
 			t = path_target(db, b, O_NOFOLLOW);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
 
@@ -106,11 +107,76 @@ static int connect_slow(int fd, const struct sockaddr *sa, socklen_t len)
 	return (int)fl__act(&k, &v);
 }
 
+/* Candidates: could a connect to sa reach a socket target? An IPv4 address
+ * is checked against the targets' own IPv4 addresses, built once per block
+ * (rules republished: rebuilt), with no system call and no rule walk; any
+ * other case (a target on any host, IPv6, unix, many targets) goes on to
+ * the full match. */
+#define SF_MAX 8
+static struct {
+	struct fl_ctl *_Atomic c;
+	_Atomic uint32_t gen;
+	_Atomic bool all;
+	_Atomic unsigned n;
+	_Atomic uint32_t v4[SF_MAX]; /* network byte order */
+} sf;
+
+static void sf_build(struct fl_ctl *c, uint32_t gen)
+{
+	unsigned n = 0;
+	bool all = false;
+
+	for (unsigned i = 1; i < c->hdr.ntargets && i < FL_MAX_TARGETS; i++) {
+		const struct fl_target *t = &c->targets[i];
+		if (t->kind != FL_TK_TCP && t->kind != FL_TK_UDP && t->kind != FL_TK_UNIX)
+			continue;
+		if (t->kind == FL_TK_UNIX || (t->flags & FL_TF_ANY_HOST) ||
+		    t->family != AF_INET || n == SF_MAX) {
+			all = true;
+			continue;
+		}
+		uint32_t a;
+		memcpy(&a, t->addr, 4);
+		atomic_store(&sf.v4[n++], a);
+	}
+	atomic_store(&sf.n, n);
+	atomic_store(&sf.all, all);
+	atomic_store(&sf.gen, gen);
+	atomic_store_explicit(&sf.c, c, memory_order_release);
+}
+
+static bool sock_candidate(const struct sockaddr *sa, socklen_t len)
+{
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	uint32_t gen, a;
+
+	if (!c || !sa || sa->sa_family != AF_INET || len < (socklen_t)sizeof(struct sockaddr_in))
+		return true;
+	gen = atomic_load_explicit(&c->hdr.gen, memory_order_acquire);
+	if (gen & 1)
+		return true;
+	if (atomic_load_explicit(&sf.c, memory_order_acquire) != c ||
+	    atomic_load_explicit(&sf.gen, memory_order_relaxed) != gen)
+		sf_build(c, gen);
+	if (atomic_load_explicit(&sf.all, memory_order_relaxed))
+		return true;
+	a = ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr;
+	for (unsigned i = 0, n = atomic_load_explicit(&sf.n, memory_order_relaxed); i < n; i++)
+		if (atomic_load_explicit(&sf.v4[i], memory_order_relaxed) == a)
+			return true;
+	return false;
+}
+
 FL_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	if (FL_LIKELY(!(atomic_load_explicit(&fl__has, memory_order_relaxed) &
-			(FL_HAS_SOCK | FL_HAS_WAIT))))
+	uint32_t has = atomic_load_explicit(&fl__has, memory_order_relaxed);
+
+	if (FL_LIKELY(!(has & (FL_HAS_SOCK | FL_HAS_WAIT))))
 		return FL_REAL(connect)(fd, sa, len);
+	if (!(has & FL_HAS_WAIT) && !sock_candidate(sa, len)) {
+		fl__fd_set(fd, FL_FD_NONE); /* no target has its address */
+		return FL_REAL(connect)(fd, sa, len);
+	}
 	return connect_slow(fd, sa, len);
 }
 

@@ -36,8 +36,25 @@ static bool duration_fault(unsigned fault)
 
 /* Does rule r (id ri) fire for call number nth at run time t? On a fire,
  * *scale_ns gets the factor (0..1) to apply to its duration. */
+/* The clock, read only when a rule needs it (a window) or fires: an armed
+ * call that matches no rule reads no clock. */
+struct clk {
+	int64_t ns;
+	int64_t (*read)(void);
+	bool have;
+};
+
+static int64_t clk_now(struct clk *k)
+{
+	if (!k->have) {
+		k->ns = k->read();
+		k->have = true;
+	}
+	return k->ns;
+}
+
 static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
-		       unsigned ri, uint64_t nth, int64_t t, double *scale_ns)
+		       unsigned ri, uint64_t nth, struct clk *clk, double *scale_ns)
 {
 	uint32_t inten = atomic_load_explicit(&r->intensity, memory_order_relaxed);
 	uint64_t thresh = UINT64_MAX;
@@ -45,8 +62,11 @@ static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
 	*scale_ns = 1.0;
 	if ((r->flags & FL_RF_NTH) && (nth < r->nth_lo || nth > r->nth_hi))
 		return false;
-	if ((r->flags & FL_RF_WINDOW) && (t < r->win_from_ns || t >= r->win_to_ns))
-		return false;
+	if (r->flags & FL_RF_WINDOW) {
+		int64_t t = clk_now(clk) - c->hdr.epoch_mono_ns;
+		if (t < r->win_from_ns || t >= r->win_to_ns)
+			return false;
+	}
 	if (r->flags & FL_RF_PROB)
 		thresh = r->prob_thresh;
 	if (r->flags & FL_RF_SCALED) {
@@ -106,8 +126,8 @@ static void fill_verdict(const struct fl_rule *r, unsigned ri, double scale,
 	}
 }
 
-bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
-		   int64_t now_mono, struct fl_verdict *v)
+static bool decide(struct fl_ctl *c, unsigned target, unsigned op, struct clk *k,
+		   struct fl_verdict *v)
 {
 	uint64_t nth;
 	unsigned head;
@@ -117,16 +137,13 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 	v->pregate = false;
 	v->deferred = false;
 	v->nth = 0;
+	v->t_run = 0;
 	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
 		return false;
 	v->target = (uint8_t)target;
 	v->op = (uint8_t)op;
 	nth = atomic_fetch_add_explicit(FL_CTR(c, target, op), 1, memory_order_acq_rel) + 1;
-	v->nth = nth;
-	v->t_run = now_mono - c->hdr.epoch_mono_ns;
-	v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
-	if (!fl__live(c, now_mono))
-		return false; /* it still happens: fl__act marks it */
+	v->nth = nth; /* counted even when the drill is over: it still happens */
 	head = c->hdr.rule_head[target][op];
 	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
 		unsigned ri = head - 1;
@@ -136,7 +153,14 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 		if (ri >= FL_MAX_RULES)
 			break;
 		r = &c->rules[ri];
-		if (rule_fires(c, r, ri, nth, v->t_run, &scale)) {
+		if (rule_fires(c, r, ri, nth, k, &scale)) {
+			int64_t now = clk_now(k);
+			if (!fl__live(c, now)) {
+				v->t_run = -1; /* fired, but the drill is not live */
+				return false; /* aborted, over, or the controller is dead */
+			}
+			v->t_run = now - c->hdr.epoch_mono_ns;
+			v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
 			fill_verdict(r, ri, scale, v);
 			atomic_fetch_add_explicit(FL_HITS(c, ri), 1, memory_order_relaxed);
 			return true;
@@ -144,6 +168,20 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 		head = r->next;
 	}
 	return false;
+}
+
+bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
+		   int64_t now_mono, struct fl_verdict *v)
+{
+	struct clk k = {now_mono, NULL, true};
+	return decide(c, target, op, &k, v);
+}
+
+bool fl__decide_lazy(struct fl_ctl *c, unsigned target, unsigned op,
+		     int64_t (*now)(void), struct fl_verdict *v)
+{
+	struct clk k = {0, now, false};
+	return decide(c, target, op, &k, v);
 }
 
 int64_t fl__verdict_ns(const struct fl_verdict *v)

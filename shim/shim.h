@@ -203,6 +203,10 @@ bool fl__live(const struct fl_ctl *c, int64_t now_mono);
  * fault applies. Pure apart from the shared counters and rule hit counts. */
 bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 		   int64_t now_mono, struct fl_verdict *v);
+/* fl__decide_at reading the clock through now() only when a rule needs it
+ * (a window) or fires: a call that matches no rule reads no clock. */
+bool fl__decide_lazy(struct fl_ctl *c, unsigned target, unsigned op,
+		     int64_t (*now)(void), struct fl_verdict *v);
 /* fl__decide_at with the attached block and the current time. */
 bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v);
 

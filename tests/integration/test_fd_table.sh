@@ -14,8 +14,9 @@ D=$T/data
 mkdir -p "$D/sub" "$T/other"
 ln -s "$D" "$T/link"
 profile "$T/p.json" <<EOF
-{"faultline": 1, "targets": {"db": {"path": "$D/ib_*"}},
- "rules": [{"target": "db", "op": "write", "fault": "error", "errno": "EIO"}]}
+{"faultline": 1, "targets": {"db": {"path": "$D/ib_*"}, "ledger": {"path": "$D/ledger.db"}},
+ "rules": [{"target": "db", "op": "write", "fault": "error", "errno": "EIO"},
+           {"target": "ledger", "op": "write", "fault": "error", "errno": "EIO"}]}
 EOF
 
 "$FL" run -p "$T/p.json" -o "$T/t.jsonl" -- $PY - "$D" "$T" <<'PY' >"$T/out" || fail "paths program"
@@ -38,12 +39,13 @@ w(t + "/link/../data/ib_dotdot")
 dfd = os.open(d + "/sub", os.O_RDONLY | os.O_DIRECTORY)
 w("../ib_at", dir_fd=dfd)
 w("./not_a_target")
+w("sub/../ledger.db")
 os.chdir(t + "/other")
 w("../data/ib_again")
 PY
 cat "$T/out" >&2
 for p in ./ib_logfile0 sub/../ib_data1 ../data/./ib_x "$T/link/ib_via_symlink" \
-         "$T/link/../data/ib_dotdot" ../ib_at ../data/ib_again; do
+         "$T/link/../data/ib_dotdot" ../ib_at ../data/ib_again sub/../ledger.db; do
   has "$T/out" "^$p Input/output error" "write to $p (a path target by its canonical path)"
 done
 has "$T/out" "^./not_a_target ok" "write to an untargeted file"
