@@ -173,28 +173,41 @@ static int64_t io_call(struct fl_call *k, size_t cap)
 	return fl__io_real(k->ctx, cap);
 }
 
+/* What an earlier fault left on the socket: a reset (EOF / EPIPE), or a
+ * readiness hide still pending or due (the deferred call is made now and
+ * happens now). True with *r when the call is answered that way. */
+static bool sock_pending(struct fl_io *io, int dir, unsigned op, int mf, ssize_t *r)
+{
+	struct fl_fdst *st = fl__fdst(io->fd);
+	int p;
+
+	if (!st || !atomic_load_explicit(&st->dirty, memory_order_relaxed))
+		return false;
+	if (atomic_load(&st->reset)) {
+		*r = dir ? fail(EPIPE) : 0; /* we reset it: EOF / broken pipe */
+		return true;
+	}
+	if (!atomic_load(&st->rdue) && !atomic_load(&st->wdue))
+		return false;
+	p = fl__pending_due(io->fd, st, dir, op, fl__nonblock(io->fd, mf), r);
+	if (p == 0) {
+		*r = fl__io_real(io, SIZE_MAX);
+		fl__happened_fd(io->fd, dir, op);
+	}
+	return p >= 0;
+}
+
 static ssize_t sock_io(struct fl_io *io, unsigned t)
 {
 	int dir = fl_io_reads(io) ? FL_DIR_IN : FL_DIR_OUT;
 	int mf = io->kind >= FL_IO_RECVFROM ? io->flags : 0;
 	struct fl_call k = {.op = dir ? FL_OP_SEND : FL_OP_RECV, .fd = io->fd,
 			    .sock = true, .msgflags = mf, .real = io_call, .ctx = io};
-	struct fl_fdst *st = fl__fdst(io->fd);
 	struct fl_verdict v;
 	ssize_t r;
 
-	if (st && atomic_load(&st->reset))
-		return dir ? fail(EPIPE) : 0; /* we reset it: EOF / broken pipe */
-	if (st && (atomic_load(&st->rdue) || atomic_load(&st->wdue))) {
-		int p = fl__pending_due(io->fd, st, dir, k.op, fl__nonblock(io->fd, mf), &r);
-		if (p == 1)
-			return r;
-		if (p == 0) { /* decided before: made now, it happens now */
-			r = fl__io_real(io, SIZE_MAX);
-			fl__happened_fd(io->fd, dir, k.op);
-			return r;
-		}
-	}
+	if (sock_pending(io, dir, k.op, mf, &r))
+		return r;
 	if (dir == FL_DIR_IN && fl__nonblock(io->fd, mf) && nothing_to_read(io->fd))
 		return fl__io_real(io, SIZE_MAX); /* not counted: timing would be */
 	fl__decide(t, k.op, &v);

@@ -216,29 +216,39 @@ static int64_t accept_call(struct fl_call *k, size_t cap)
 	return accepted(FL_REAL(accept4)(k->fd, a->a, a->l, a->flags), k->fd, a->flags);
 }
 
+/* A delayed accept, due or not: still hidden (EAGAIN, or a blocking wait
+ * for it), or due (the deferred accept is made now and happens now). */
+static bool accept_pending(struct fl_call *k, int64_t *r)
+{
+	struct fl_fdst *st = fl__fdst(k->fd);
+	ssize_t pr;
+	int p;
+
+	if (!st || !atomic_load(&st->rdue))
+		return false;
+	p = fl__pending_due(k->fd, st, 0, FL_OP_ACCEPT, fl__nonblock(k->fd, 0), &pr);
+	*r = pr;
+	if (p == 0) {
+		*r = accept_call(k, SIZE_MAX);
+		fl__happened_fd(k->fd, FL_DIR_IN, FL_OP_ACCEPT);
+	}
+	return p >= 0;
+}
+
 static int accept_slow(int fd, struct sockaddr *sa, socklen_t *l, int flags)
 {
 	struct accept_args a = {sa, l, flags};
 	struct fl_call k = {.op = FL_OP_ACCEPT, .fd = fd, .sock = true,
 			    .real = accept_call, .ctx = &a};
 	unsigned t = fl__class(fd);
-	struct fl_fdst *st = fl__fdst(fd);
 	struct fl_verdict v;
-	ssize_t pr;
+	int64_t r;
 
 	fl__attach_poll();
 	if (t == FL_FD_NONE)
 		return (int)accept_call(&k, SIZE_MAX);
-	if (st && atomic_load(&st->rdue)) { /* a delayed accept, due or not */
-		int p = fl__pending_due(fd, st, 0, FL_OP_ACCEPT, fl__nonblock(fd, 0), &pr);
-		if (p == 1)
-			return (int)pr;
-		if (p == 0) {
-			pr = accept_call(&k, SIZE_MAX);
-			fl__happened_fd(fd, FL_DIR_IN, FL_OP_ACCEPT);
-			return (int)pr;
-		}
-	}
+	if (accept_pending(&k, &r))
+		return (int)r;
 	if (fl__nonblock(fd, 0) && nothing_to_accept(fd))
 		return (int)accept_call(&k, SIZE_MAX); /* EAGAIN, not counted */
 	fl__decide(t, FL_OP_ACCEPT, &v);
