@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "block.h"
 #include "faultline/ctl.h"
 
 #define NOINLINE __attribute__((noinline))
@@ -223,13 +224,10 @@ static struct fl_ctl *map_ctl(void)
 {
 	const char *p = getenv("FAULTLINE_CTL");
 	struct fl_ctl *c;
-	int fd;
 
-	if (!p || !*p || (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!p || !*p || fl_block_attach(p, 1000, &c) < 0)
 		return NULL;
-	c = mmap(NULL, sizeof(*c), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	return c == MAP_FAILED ? NULL : c;
+	return c;
 }
 
 /* Wait (untimed) until the ring has room for a whole batch. The controller
@@ -333,7 +331,7 @@ static void report_ctl(const struct opts *o, const struct fl_ctl *c)
 		return;
 	for (uint32_t i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
 		printf("HITS %s %u %llu\n", o->label, i,
-		       (unsigned long long)atomic_load(&c->rules[i].hits));
+		       (unsigned long long)atomic_load(&c->hits[i]));
 	printf("DROPPED %s %llu\n", o->label,
 	       (unsigned long long)atomic_load(&c->journal.dropped));
 }

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "block.h"
 #include "mode.h"
 #include "market/market.h"
 #include "profile.h"
@@ -247,6 +247,9 @@ static int fl__cmd_drill(int argc, char **argv)
 
 /* ---- abort ------------------------------------------------------------------ */
 
+/* How long `faultline abort` waits for the controller to answer. */
+#define FL__ABORT_WAIT_MS 2000
+
 static int fl__cmd_abort(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -255,7 +258,6 @@ static int fl__cmd_abort(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
-	struct fl_ctlh h;
 	int c, err;
 
 	optind = 1;
@@ -270,15 +272,15 @@ static int fl__cmd_abort(int argc, char **argv)
 	}
 	if (!path || optind < argc)
 		return fl__bad_usage("usage: faultline abort --ctl PATH%s", "", 2);
-	err = fl_ctl_open(path, &h);
+	err = fl_block_abort(path, FL__ABORT_WAIT_MS);
 	if (err < 0) {
-		fprintf(stderr, "faultline: %s: %s\n", path, err == -EPROTO ?
-			"not a faultline control block (or another ABI version)" :
-			strerror(-err));
+		fprintf(stderr, "faultline: %s: %s\n", path,
+			err == -EPROTO ? "not a faultline control socket (or another ABI version)" :
+			err == -ECONNREFUSED ? "no live controller (its faults have stopped already)" :
+			err == -EPERM ? "served by another user: refused" :
+			err == -ETIMEDOUT ? "the controller did not answer" : strerror(-err));
 		return 1;
 	}
-	fl_ctl_set_state(h.ctl, FL_STATE_ABORTED);
-	fl_ctl_close(&h);
 	return 0;
 }
 

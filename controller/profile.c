@@ -400,11 +400,11 @@ void fl_profile__free(struct fl_profile *p)
 
 /* ---- publish ---------------------------------------------------------------- */
 
-/* A rule's plain fields: before `intensity` and after `hits`. The two
- * atomics in between are stored one by one (the shim reads them without the
- * seqlock). */
+/* A rule's plain fields: before `intensity` and from `pad4` on. The atomic
+ * in between is stored on its own (the shim reads it without the seqlock);
+ * hit counts live in the shared area. */
 #define RULE_HEAD_LEN offsetof(struct fl_rule, intensity)
-#define RULE_TAIL_OFF (offsetof(struct fl_rule, hits) + sizeof(_Atomic uint64_t))
+#define RULE_TAIL_OFF offsetof(struct fl_rule, pad4)
 
 static void copy_rule(struct fl_rule *dst, const struct fl_rule *src)
 {
@@ -414,7 +414,6 @@ static void copy_rule(struct fl_rule *dst, const struct fl_rule *src)
 	atomic_store_explicit(&dst->intensity,
 			      atomic_load_explicit(&src->intensity, memory_order_relaxed),
 			      memory_order_relaxed);
-	atomic_store_explicit(&dst->hits, 0, memory_order_relaxed);
 }
 
 /* Copy rule i (or zeros past nrules) and link it into its (target, op) chain;

@@ -694,7 +694,6 @@ static void parse_rule(struct fl_jctx *c, struct fl_profile *p, const cJSON *r, 
 	};
 
 	atomic_init(&x.rule->intensity, FL_INTENSITY_ONE);
-	atomic_init(&x.rule->hits, 0);
 	x.rule->prob_thresh = UINT64_MAX;
 	if (!cJSON_IsObject(r))
 		fl_jerr(c, x.path, "expected an object (a rule); got %s", fl_json_type(r));

@@ -31,12 +31,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "block.h"
 #include "ticker.h"
 #include "loop.h"
 #include "mode.h"
 #include "profile.h"
 #include "pin.h"
+#include "reach.h"
 #include "session.h"
 #include "snapshot.h"
 #include "ticker.h"
@@ -57,7 +58,7 @@ struct sess {
 	const char *seed_src;
 	struct fl_user user;
 	char shim[PATH_MAX];
-	struct fl_ctlh h;
+	struct fl_block h;
 	struct fl_timeline tl;
 	struct fl_ticker tk;
 	bool has_tk;
@@ -80,6 +81,7 @@ struct sess {
 	int exit_code;
 	struct fl_layer layer; /* shim, seccomp supervisor or both (mode.h) */
 	bool pin_forced;    /* --pin-force let another profile's timeline in */
+	struct fl_reach reach; /* did the faults reach the command (run only) */
 };
 
 static void sess_init(struct sess *s, const struct fl_run_opts *o)
@@ -89,7 +91,7 @@ static void sess_init(struct sess *s, const struct fl_run_opts *o)
 	s->sfd = -1;
 	s->pid = -1;
 	s->pidfd = -1;
-	fl_ctl_handle_init(&s->h);
+	fl_block_init(&s->h);
 	for (int i = 0; i < _NSIG; i++)
 		s->oldact[i].sa_handler = SIG_ERR; /* "not saved" */
 }
@@ -181,6 +183,20 @@ static int prepare(struct sess *s)
 			"set FAULTLINE_SHIM\n", strerror(-err));
 		return err;
 	}
+	if (is_run(s) && (err = fl_reach_prepare(&s->reach, o->cmd,
+						 s->has_prof && s->prof.nrules > 0,
+						 &s->user, s->shim, sizeof(s->shim))) < 0)
+		return err;
+	return 0;
+}
+
+/* After every check that can refuse the run: a refused run never touches
+ * the -o file (it may be the live timeline of the run that refused it). */
+static int open_timeline(struct sess *s)
+{
+	const struct fl_run_opts *o = s->o;
+	int err;
+
 	if (o->timeline && (err = fl_timeline_open(&s->tl, o->timeline,
 						   s->has_prof ? &s->prof : NULL)) < 0) {
 		fprintf(stderr, "faultline: %s: %s\n", o->timeline, strerror(-err));
@@ -193,17 +209,13 @@ static int prepare(struct sess *s)
 
 static int make_block(struct sess *s)
 {
-	struct fl_ctl_owner ow = { geteuid(), getegid(), false };
+	struct fl_block_owner ow = { geteuid(), getegid(), false };
 	int err;
 
 	if (s->user.set)
-		ow = (struct fl_ctl_owner){ s->user.uid, s->user.gid, true };
-	err = s->o->ctl ? fl_ctl_create(s->o->ctl, &ow, s->seed, &s->h)
-			: fl_ctl_create_private(&ow, s->seed, &s->h);
-	if (err == -EEXIST)
-		fprintf(stderr, "faultline: %s: in use by a live controller, or "
-			"not a faultline control block\n", s->o->ctl);
-	else if (err < 0)
+		ow = (struct fl_block_owner){ s->user.uid, s->user.gid, true };
+	err = fl_block_create(s->o->ctl, &ow, s->seed, &s->h);
+	if (err < 0)
 		fprintf(stderr, "faultline: cannot create the control block%s%s: %s\n",
 			s->o->ctl ? " " : "", s->o->ctl ? s->o->ctl : "", strerror(-err));
 	if (err < 0)
@@ -227,8 +239,11 @@ static int make_block(struct sess *s)
 		}
 		s->has_tk = true;
 	}
-	err = fl_ctl_activate(&s->h);
-	if (err < 0)
+	err = fl_block_activate(&s->h);
+	if (err == -EEXIST)
+		fprintf(stderr, "faultline: %s: in use by a live controller, or "
+			"not a faultline control socket\n", s->o->ctl ? s->o->ctl : "control socket");
+	else if (err < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->h.path[0] ? s->h.path :
 			(s->o->ctl ? s->o->ctl : "control block"), strerror(-err));
 	return err;
@@ -248,12 +263,12 @@ static void drain_journal(struct sess *s, int64_t now, unsigned max)
 	unsigned n = 0, got;
 
 	do {
-		got = fl_ctl_drain(s->h.ctl, &s->jd, now, DRAIN_CHUNK,
+		got = fl_block_drain(s->h.ctl, &s->jd, now, DRAIN_CHUNK,
 				   on_jrec, &s->tl);
 		n += got;
 		if (got == DRAIN_CHUNK) {
 			now = fl_now_mono();
-			fl_ctl_beat(s->h.ctl, now);
+			fl_block_beat(s->h.ctl, now);
 		}
 	} while (got == DRAIN_CHUNK && n < max);
 }
@@ -266,7 +281,7 @@ static void end_faults(struct sess *s, enum fl_state st, const char *type,
 		return;
 	s->ended = true;
 	snprintf(s->why, sizeof(s->why), "%s", why);
-	fl_ctl_set_state(s->h.ctl, st);
+	fl_block_set_state(s->h.ctl, st);
 	fl_layer_release(&s->layer);
 	fl_timeline_event(&s->tl, type, run_ns(s, fl_now_mono()), why);
 	if (s->tick_timer > 0)
@@ -283,7 +298,7 @@ static bool over_budget(const struct sess *s)
 	if (!s->has_prof || s->prof.budget_max_faults < 0)
 		return false;
 	for (unsigned i = 0; i < s->h.ctl->hdr.nrules && i < FL_MAX_RULES; i++)
-		hits += atomic_load(&s->h.ctl->rules[i].hits);
+		hits += atomic_load(&s->h.ctl->hits[i]);
 	return (double)hits >= s->prof.budget_max_faults;
 }
 
@@ -294,17 +309,19 @@ static void on_beat(struct fl_loop *l, long long id, void *arg)
 	struct sess *s = arg;
 	int64_t now = fl_loop_now(l);
 
-	fl_ctl_beat(s->h.ctl, now);
+	fl_block_beat(s->h.ctl, now);
 	fl_snap_poll(&s->snap, s->h.ctl, run_ns(s, now));
 	if (!s->ended && over_budget(s))
 		end_faults(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
-	if (!s->ended && fl_ctl_state(s->h.ctl) != FL_STATE_ACTIVE) {
+	if (!s->ended && fl_block_state(s->h.ctl) != FL_STATE_ACTIVE) {
 		/* `faultline abort` (or someone with the file) ended it. */
 		end_faults(s, FL_STATE_ABORTED, "abort", "faultline abort");
 		if (!is_run(s))
 			fl_loop_stop(l);
 	}
 	drain_journal(s, now, DRAIN_MAX);
+	if (is_run(s))
+		fl_reach_poll(&s->reach, s->tl.attaches, now, stderr);
 	if (s->tick_in_beat)
 		tick_work(s, l);
 }
@@ -430,6 +447,7 @@ static int spawn_cmd(struct sess *s)
 		s->exit_code = fl_spawn_exit_code(stage, err);
 		return err;
 	}
+	fl_reach_spawned(&s->reach, s->pid, fl_now_mono());
 	if ((err = fl_layer_start(&s->layer, s->loop, s->h.ctl)) < 0) {
 		fprintf(stderr, "faultline: seccomp supervisor: %s\n", strerror(-err));
 		return err;
@@ -524,6 +542,10 @@ static int start_cmd(struct sess *s)
 		fprintf(stderr, "faultline: signals: %s\n", strerror(-err));
 		return err;
 	}
+	if ((err = fl_block_serve(&s->h, s->loop)) < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", s->h.path, strerror(-err));
+		return err;
+	}
 	if (is_run(s) && (err = spawn_cmd(s)) < 0) {
 		if (!s->exit_code)
 			fprintf(stderr, "faultline: cannot watch the command: %s\n",
@@ -569,7 +591,7 @@ static void finish(struct sess *s)
 	if (!s->h.ctl)
 		return;
 	drain_journal(s, fl_now_mono(), 2 * FL_JOURNAL_SLOTS);
-	fl_ctl_set_state(s->h.ctl, FL_STATE_DONE);
+	fl_block_set_state(s->h.ctl, FL_STATE_DONE);
 	if (s->child_done) {
 		fl_timeline_exit(&s->tl, WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : -1,
 				 WIFSIGNALED(s->wstatus) ? WTERMSIG(s->wstatus) : 0);
@@ -578,11 +600,15 @@ static void finish(struct sess *s)
 		fl_timeline_exit(&s->tl, s->exit_code, 0);
 	}
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
+	if (is_run(s) && s->child_done)
+		sum.unreached = fl_reach_end(&s->reach, s->tl.attaches, stderr);
 	fl_timeline_summary(&s->tl, &sum);
 	cmd_tail(s, tail, sizeof(tail));
 	/* A command that never ran has had its error said already. */
 	if (!s->o->timeline && !s->o->quiet && (s->child_done || !is_run(s)))
 		fl_timeline_summary_line(stderr, &sum, tail);
+	if (!s->o->quiet && (s->child_done || !is_run(s)))
+		fl_timeline_unfired_line(stderr, &sum, s->has_prof ? &s->prof : NULL);
 	err = fl_timeline_close(&s->tl);
 	if (err < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->o->timeline, strerror(-err));
@@ -593,7 +619,8 @@ static void sess_free(struct sess *s)
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
 	fl_layer_fini(&s->layer);
-	fl_ctl_close(&s->h);
+	fl_block_close(&s->h);
+	fl_reach_free(&s->reach);
 	fl_snap_free(&s->snap);
 	fl_timeline_close(&s->tl);
 	if (s->has_tk)
@@ -628,6 +655,10 @@ int fl_run_main(const struct fl_run_opts *o)
 		err = make_block(s);
 	if (!err && is_run(s))
 		err = layer_setup(s);
+	/* "no process attached" means something only when the shim is the layer */
+	s->reach.preload = s->layer.mode == FL_MODE_PRELOAD;
+	if (!err)
+		err = open_timeline(s);
 	if (!err)
 		err = start_cmd(s);
 	if (!err && (err = fl_loop_run(s->loop)) < 0)

@@ -218,7 +218,8 @@ static void fl__count(struct fl_timeline *tl, const struct fl_jrec *r)
 		tl->faults++;
 		if (r->rule < FL_MAX_RULES)
 			tl->per_rule[r->rule]++;
-	} else if (r->kind == FL_J_ATTACH || r->kind == FL_J_OUTCOME) {
+	} else if (r->kind == FL_J_ATTACH || r->kind == FL_J_OUTCOME ||
+		   r->kind == FL_J_REFUSED) {
 		tl->attaches += r->kind == FL_J_ATTACH;
 	} else {
 		tl->gates++;
@@ -257,6 +258,18 @@ void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r)
 		fputs("{\"type\":\"attach\",\"t_ms\":", f);
 		fl__put_ms(f, r->t_ns);
 		fprintf(f, ",\"pid\":%d,\"tid\":%d", (int)r->pid, (int)r->tid);
+		fl__line_end(tl);
+		return;
+	}
+	if (r->kind == FL_J_REFUSED) {
+		/* a process that refused the plan and passes through */
+		static const char *const why[] = { "?", "header", "stale_ns", "target",
+						   "rule", "errno", "size", "string" };
+		unsigned w = r->err > 0 && r->err < 8 ? (unsigned)r->err : 0;
+		fputs("{\"type\":\"refused\",\"t_ms\":", f);
+		fl__put_ms(f, r->t_ns);
+		fprintf(f, ",\"pid\":%d,\"tid\":%d,\"why\":\"%s\"", (int)r->pid,
+			(int)r->tid, why[w]);
 		fl__line_end(tl);
 		return;
 	}
@@ -354,7 +367,7 @@ void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ct
 	memset(out, 0, sizeof(*out));
 	out->nrules = nrules < FL_MAX_RULES ? nrules : FL_MAX_RULES;
 	for (uint32_t i = 0; i < out->nrules; i++) {
-		uint64_t h = ctl ? atomic_load_explicit(&ctl->rules[i].hits,
+		uint64_t h = ctl ? atomic_load_explicit(&ctl->hits[i],
 							memory_order_relaxed)
 				 : 0;
 
@@ -364,9 +377,17 @@ void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ct
 		out->hits[i] = h > tl->per_rule[i] ? h : tl->per_rule[i];
 		out->faults += out->hits[i];
 	}
+	out->attached = tl->attaches;
 	if (ctl)
 		out->dropped = atomic_load_explicit(&ctl->journal.dropped,
 						    memory_order_relaxed);
+}
+
+/* Clock rules act on every clock read and count no hits: "never fired"
+ * would be noise for them. */
+static bool fl__is_clock_rule(const struct fl_profile *p, uint32_t i)
+{
+	return p && i < p->nrules && (p->rules[i].flags & FL_RF_CLOCK);
 }
 
 void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
@@ -380,8 +401,15 @@ void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
 	for (uint32_t i = 0; i < s->nrules; i++)
 		fprintf(f, "%s{\"rule\":%u,\"hits\":%" PRIu64 "}", i ? "," : "", i,
 			s->hits[i]);
-	fprintf(f, "],\"dropped\":%" PRIu64 ",\"ticks\":%" PRIu64, s->dropped,
-		tl->ticks);
+	fprintf(f, "],\"dropped\":%" PRIu64 ",\"ticks\":%" PRIu64
+		",\"attached\":%" PRIu64 ",\"unreached\":", s->dropped, tl->ticks,
+		s->attached);
+	fl__put_str_or_null(f, s->unreached);
+	fputs(",\"never_fired\":[", f);
+	for (uint32_t i = 0, n = 0; i < s->nrules; i++)
+		if (!s->hits[i] && !fl__is_clock_rule(tl->p, i))
+			fprintf(f, "%s%u", n++ ? "," : "", i);
+	fputc(']', f);
 	fl__line_end(tl);
 }
 
@@ -400,6 +428,24 @@ void fl_timeline_summary_line(FILE *f, const struct fl_tl_summary *s,
 	}
 	fprintf(f, "%s, %" PRIu64 " dropped%s\n", first ? "" : ")", s->dropped,
 		tail ? tail : "");
+}
+
+void fl_timeline_unfired_line(FILE *f, const struct fl_tl_summary *s,
+			      const struct fl_profile *p)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < s->nrules; i++) {
+		const struct fl_rule *r = p && i < p->nrules ? &p->rules[i] : NULL;
+
+		if (s->hits[i] || fl__is_clock_rule(p, i))
+			continue;
+		fprintf(f, "%s%u", n++ ? ", " : "faultline: rules that never fired: ", i);
+		if (r)
+			fprintf(f, " (%s %s)", fl_op_name(r->op), fl_fault_name(r->fault));
+	}
+	if (n)
+		fputc('\n', f);
 }
 
 /* ---- SHA-256 (FIPS 180-4) ------------------------------------------------- */

@@ -11,7 +11,10 @@
  *   {"type":"tick", tick, t_ms, signals{}, intensity{}}   scenario ticks
  *   {"type":"abort"|"end"|"error", t_ms, reason}   the drill stopped early
  *   {"type":"exit", status, signal}      the command's end (run only)
- *   {"type":"summary", faults, per_rule[], dropped, ticks}
+ *   {"type":"summary", faults, per_rule[], dropped, ticks, attached,
+ *    unreached, never_fired[]}   attached: processes that attached;
+ *    unreached: why none did although rules exist (run), else null;
+ *    never_fired: the rules with no hit
  *
  * The file is created 0600 and line-buffered, so a controller that dies
  * leaves every line it wrote. Without a file (no -o) records are only
@@ -90,6 +93,8 @@ struct fl_tl_summary {
 	uint64_t hits[FL_MAX_RULES];
 	uint64_t faults;
 	uint64_t dropped;
+	uint64_t attached;     /* attach records (filled by summarize) */
+	const char *unreached; /* reach.h's reason, or NULL (set by the caller) */
 };
 void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ctl,
 			   uint32_t nrules, struct fl_tl_summary *out);
@@ -98,6 +103,10 @@ void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s);
  * 0 dropped" followed by `tail` (e.g. "; CMD exited 0"), to `f`. */
 void fl_timeline_summary_line(FILE *f, const struct fl_tl_summary *s,
 			      const char *tail);
+/* "faultline: rules that never fired: 0 (recv delay), 2 (...)", to `f`,
+ * or nothing when every rule fired. */
+void fl_timeline_unfired_line(FILE *f, const struct fl_tl_summary *s,
+			      const struct fl_profile *p);
 
 /* SHA-256 of a file's bytes as 64 hex digits. Returns 0 or -errno. */
 int fl_sha256_file(const char *path, char hex[65]);

@@ -29,6 +29,7 @@ test_pkgs=(
   faketime:/usr/bin/faketime
   coreutils:/usr/bin/date
   procps:/usr/bin/pgrep
+  age:/usr/bin/age
   nats-server:/usr/sbin/nats-server
 )
 bench_pkgs=(

@@ -8,7 +8,7 @@
  * profile and the same call order give the same verdicts, run after run.
  *
  * Invariants: no allocation, no locks, no libc calls; a producer never
- * blocks (a full journal drops and counts).
+ * blocks (a full journal drops and counts; see faultline/journal.h).
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "faultline/journal.h"
 #include "faultline/prng.h"
 #include "shim.h"
 
@@ -25,7 +26,13 @@ bool fl__live(const struct fl_ctl *c, int64_t now_mono)
 	if (atomic_load_explicit(&c->hdr.state, memory_order_acquire) != FL_STATE_ACTIVE)
 		return false;
 	int64_t hb = atomic_load_explicit(&c->hdr.heartbeat_ns, memory_order_relaxed);
-	return now_mono - hb <= c->hdr.stale_ns;
+	int64_t age = now_mono - hb;
+	/* Judged against our own clock: a heartbeat from the future is as
+	 * stale as an old one (one beat of slack for a beat stored between
+	 * our clock read and this load), and the bound is capped even if the
+	 * plan changed after it was checked at attach. */
+	int64_t bound = c->hdr.stale_ns < FL_STALE_NS_MAX ? c->hdr.stale_ns : FL_STALE_NS_MAX;
+	return age >= -FL_HEARTBEAT_NS && age <= bound;
 }
 
 static bool duration_fault(unsigned fault)
@@ -189,34 +196,8 @@ int64_t fl__verdict_ns(const struct fl_verdict *v)
 	return v->ns > 0 ? v->ns : 0;
 }
 
-_Static_assert(offsetof(struct fl_jrec, seq) == 0, "the journal copy skips seq first");
-
-/* Vyukov bounded MPMC enqueue (single consumer): see ctl.h. */
+/* The one producer (faultline/journal.h): bounded, drops and counts. */
 bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec)
 {
-	struct fl_journal *j = &c->journal;
-	uint64_t pos = atomic_load_explicit(&j->head, memory_order_relaxed);
-	struct fl_jrec *s;
-
-	for (;;) {
-		s = &j->slot[pos & (FL_JOURNAL_SLOTS - 1)];
-		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-		int64_t dif = (int64_t)(seq - pos);
-		if (dif == 0) {
-			if (atomic_compare_exchange_weak_explicit(
-				    &j->head, &pos, pos + 1, memory_order_relaxed,
-				    memory_order_relaxed))
-				break;
-		} else if (dif < 0) {
-			atomic_fetch_add_explicit(&j->dropped, 1, memory_order_relaxed);
-			return false;
-		} else {
-			pos = atomic_load_explicit(&j->head, memory_order_relaxed);
-		}
-	}
-	/* every field but the sequence, which publishes them */
-	memcpy((char *)s + sizeof(s->seq), (const char *)rec + sizeof(rec->seq),
-	       sizeof(*s) - sizeof(s->seq));
-	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
-	return true;
+	return fl_journal_push(&c->journal, rec) == FL_JPUSH_OK;
 }

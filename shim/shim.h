@@ -139,7 +139,7 @@ extern _Atomic uint32_t fl__has;
 #define FL_PASSED(c, t, op) (&(c)->passed[t][op])
 #define FL_WAITERS(c, t, op) (&(c)->waiters[t][op])
 #define FL_WATCHED(c, t, op) ((c)->watched[t][op])
-#define FL_HITS(c, ri) ((_Atomic uint64_t *)&(c)->rules[ri].hits)
+#define FL_HITS(c, ri) (&(c)->hits[ri])
 
 /* Check points (fd creation, readiness waits) call this: it attaches lazily
  * when the block appears, and re-attaches when a new drill replaces it.
@@ -196,7 +196,14 @@ struct fl_verdict {
 	int64_t until_max_ns;
 };
 
-/* Is the block live (ACTIVE, heartbeat fresh)? */
+/* Judge a plan before using it (pure_check.c): 0, or the enum fl_refusal
+ * that says why it is refused (the shim then passes through). */
+int fl__plan_check(const struct fl_ctl *c, uint32_t euid);
+/* Does ops.h's whitelist let op fail with err? */
+bool fl__errno_ok(unsigned op, int err);
+
+/* Is the block live (ACTIVE, heartbeat fresh by our own clock, neither
+ * older than the capped staleness bound nor from the future)? */
 bool fl__live(const struct fl_ctl *c, int64_t now_mono);
 /* The one decision function: count the call (nth) and pick the first rule
  * of (target, op) whose `when` holds. Returns true with *v filled when a

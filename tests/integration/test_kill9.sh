@@ -71,7 +71,11 @@ PY
 # the timeline has what the controller drained before it died: only delays
 ge "$(jcount "$T/tl.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="recv" and r["fault"]=="delay"')" 2 "delay records before the kill"
 eq "$(jcount "$T/tl.jsonl" 'r["type"]=="exit"')" 0 "exit records (the controller was killed)"
-# the dead controller's block is left behind: remove it
+# the dead controller leaves only its socket (no file to map, nothing else)
 ctl=$($PY -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["ctl"])' "$T/tl.jsonl")
-case $ctl in /tmp/faultline.*/ctl) rm -rf "$(dirname "$ctl")" ;; esac
+[ -S "$ctl" ] || fail "the killed controller's socket $ctl is not there"
+case $ctl in */faultline.*.ctl) ;; *) fail "unexpected private path $ctl" ;; esac
+# and the next run removes it (nobody answers there)
+"$FL" run -q -- true || fail "next run"
+[ ! -e "$ctl" ] || fail "the next run did not clean the dead controller's socket $ctl"
 say "ok"
