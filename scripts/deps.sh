@@ -31,6 +31,7 @@ test_pkgs=(
   procps:/usr/bin/pgrep
   age:/usr/bin/age
   nats-server:/usr/sbin/nats-server
+  strace:/usr/bin/strace
 )
 bench_pkgs=(
   fiu-utils:/usr/bin/fiu-run
