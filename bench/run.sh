@@ -14,7 +14,8 @@
 #   4. redis-benchmark, redis-server not loaded / loaded idle / armed;
 #   5. accuracy of injected 10 ms and 100 ms recv delays (bench_delay);
 #   6. other engineers' benchmarks, if built: bench_market, bench_clock,
-#      and bench/bench_controller.sh (controller CPU at 1 kHz, tick -> shim).
+#      and bench/bench_controller.sh (controller CPU at 1 kHz, tick -> shim);
+#   7. bench/bench_bpf.sh: the eBPF observer's cost per observed call.
 #
 # Knobs (environment): O (build dir), BENCH_ROUNDS (5), BENCH_N (calls per
 # kind per round, real calls: 100000), BENCH_QUICK=1 (small everything, to
@@ -243,6 +244,9 @@ done
 # the controller at 1 kHz ticks and tick -> shim latency (a markdown section)
 O="$O" timeout 120 "$ROOT/bench/bench_controller.sh" >"$T/controller.md" 2>"$T/controller.err" ||
   echo "(bench_controller.sh failed: $(tail -n 3 "$T/controller.err"))" >>"$T/controller.md"
+# the eBPF observer's cost (a markdown section; needs root and BTF)
+O="$O" timeout 300 "$ROOT/bench/bench_bpf.sh" >"$T/bpf.md" 2>"$T/bpf.err" ||
+  echo "(bench_bpf.sh failed: $(tail -n 3 "$T/bpf.err"))" >>"$T/bpf.md"
 
 # ---- RESULTS.md ---------------------------------------------------------------
 # (no `| head` here: with pipefail, a writer killed by SIGPIPE would stop us)
@@ -739,6 +743,10 @@ for b, title in (("bench_market", "bench_market (the market model)"),
         p(f"Not built: no `$O/bench/{b}`.")
     p("")
 f = os.path.join(E["T"], "controller.md")
+if os.path.exists(f):
+    p(open(f).read().rstrip("\n"))
+    p("")
+f = os.path.join(E["T"], "bpf.md")
 if os.path.exists(f):
     p(open(f).read().rstrip("\n"))
     p("")

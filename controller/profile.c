@@ -261,14 +261,6 @@ static void parse_targets(struct fl_jctx *c, const cJSON *ts, struct fl_profile 
 			FL_MAX_TARGETS - 1);
 }
 
-int fl__profile_target_id(const struct fl_profile *p, const char *name)
-{
-	for (uint32_t i = 1; name && i < p->ntargets; i++)
-		if (strcmp(p->targets[i].name, name) == 0)
-			return (int)i;
-	return 0;
-}
-
 /* ---- scenario parts -------------------------------------------------------- */
 
 static void parse_budgets(struct fl_jctx *c, const cJSON *root, struct fl_profile *p)
@@ -432,7 +424,7 @@ static void publish_rule(const struct fl_profile *p, struct fl_ctl *ctl, uint32_
 	}
 	copy_rule(dst, src);
 	dst->next = 0;
-	if ((src->flags & FL_RF_CLOCK) || src->target == 0 ||
+	if ((src->flags & (FL_RF_CLOCK | FL_RF_KERNEL)) || src->target == 0 ||
 	    src->target >= FL_MAX_TARGETS || src->op >= FL_OP__COUNT)
 		return;
 	if (tail[src->target][src->op])

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "block.h"
+#include "bpf.h"
 #include "ticker.h"
 #include "loop.h"
 #include "mode.h"
@@ -52,6 +53,7 @@ static const int handled_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 
 struct sess {
 	const struct fl_run_opts *o;
+	struct fl_bpf *bpf;
 	struct fl_profile prof;
 	bool has_prof;
 	uint64_t seed;
@@ -311,6 +313,7 @@ static void on_beat(struct fl_loop *l, long long id, void *arg)
 
 	fl_block_beat(s->h.ctl, now);
 	fl_snap_poll(&s->snap, s->h.ctl, run_ns(s, now));
+	fl_bpf_poll(s->bpf, &s->tl, s->h.ctl, run_ns(s, now));
 	if (!s->ended && over_budget(s))
 		end_faults(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
 	if (!s->ended && fl_block_state(s->h.ctl) != FL_STATE_ACTIVE) {
@@ -429,6 +432,7 @@ static int spawn_cmd(struct sess *s)
 	struct fl_spawn sp = {
 		.argv = s->o->cmd, .user = &s->user,
 		.mask = &s->oldmask, .old_act = s->oldact, .nold_act = _NSIG,
+		.cgroup_procs = fl_bpf_cgroup_procs(s->bpf),
 	};
 	bool preload = fl_layer_spawn(&s->layer, &sp);
 	char **env = fl_env_build(preload ? s->shim : NULL, s->h.path);
@@ -442,7 +446,8 @@ static int spawn_cmd(struct sess *s)
 	fl_env__free(env);
 	if (err < 0) {
 		fprintf(stderr, "faultline: %s: %s%s\n", s->o->cmd[0],
-			stage == FL_SPAWN_SETUP ? "cannot switch user: " : "",
+			stage == FL_SPAWN_SETUP ? "cannot switch user: " :
+			stage == FL_SPAWN_CGROUP ? "cannot join its cgroup: " : "",
 			strerror(-err));
 		s->exit_code = fl_spawn_exit_code(stage, err);
 		return err;
@@ -478,6 +483,7 @@ static void write_start(struct sess *s)
 	};
 
 	fl_timeline_start(&s->tl, &st);
+	fl_bpf_start(s->bpf, &s->tl);
 	if (s->has_tk)
 		fl_ticker_record(&s->tk, &s->tl);
 }
@@ -511,6 +517,19 @@ static int setup_timers(struct sess *s)
 			return (int)id;
 	}
 	return 0;
+}
+
+/* The eBPF layer (bpf.h): kernel records per tick, or per second. */
+static int open_bpf(struct sess *s)
+{
+	int64_t per = s->has_tk ? fl_ticker_period_ns(&s->tk) : 0;
+	struct fl_bpf_opts bo = {
+		.p = s->has_prof ? &s->prof : NULL, .run = is_run(s),
+		.cgroup = s->o->cgroup, .off = s->o->no_bpf, .quiet = s->o->quiet,
+		.period_ns = per > 0 && per < 100000000 ? 100000000 : per,
+	};
+
+	return fl_bpf_open(&s->bpf, &bo);
 }
 
 /* Which layer reaches CMD (mode.h); a rule it cannot serve stops here,
@@ -592,6 +611,7 @@ static void finish(struct sess *s)
 		return;
 	drain_journal(s, fl_now_mono(), 2 * FL_JOURNAL_SLOTS);
 	fl_block_set_state(s->h.ctl, FL_STATE_DONE);
+	fl_bpf_final(s->bpf, &s->tl, s->h.ctl, run_ns(s, fl_now_mono()));
 	if (s->child_done) {
 		fl_timeline_exit(&s->tl, WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : -1,
 				 WIFSIGNALED(s->wstatus) ? WTERMSIG(s->wstatus) : 0);
@@ -600,6 +620,8 @@ static void finish(struct sess *s)
 		fl_timeline_exit(&s->tl, s->exit_code, 0);
 	}
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
+	sum.rule_extra = fl_bpf_summary_rule;
+	sum.rule_extra_arg = s->bpf;
 	if (is_run(s) && s->child_done)
 		sum.unreached = fl_reach_end(&s->reach, s->tl.attaches, stderr);
 	fl_timeline_summary(&s->tl, &sum);
@@ -618,6 +640,7 @@ static void sess_free(struct sess *s)
 {
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
+	fl_bpf_close(s->bpf);
 	fl_layer_fini(&s->layer);
 	fl_block_close(&s->h);
 	fl_reach_free(&s->reach);
@@ -659,6 +682,8 @@ int fl_run_main(const struct fl_run_opts *o)
 	s->reach.preload = s->layer.mode == FL_MODE_PRELOAD;
 	if (!err)
 		err = open_timeline(s);
+	if (!err)
+		err = open_bpf(s);
 	if (!err)
 		err = start_cmd(s);
 	if (!err && (err = fl_loop_run(s->loop)) < 0)

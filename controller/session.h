@@ -34,6 +34,8 @@ struct fl_run_opts {
 	int64_t ticks_every_ns;/* --ticks-every, 0 for the default */
 	bool quiet;            /* -q: no summary line on stderr */
 	const char *pin;       /* --pin TIMELINE: replay its faults, in order */
+	bool no_bpf;           /* --no-bpf: no eBPF observer or injectors */
+	const char *cgroup;    /* drill --cgroup PATH: the services' cgroup v2 */
 	int mode;              /* --mode: enum fl_mode (mode.h), 0 = auto */
 	bool verbose;          /* -v: say which layer and why */
 	bool timens;           /* --timens: a time namespace for clock rules */

@@ -143,8 +143,11 @@ struct fl__spawn_msg {
  * nobody serves yet. */
 static void child_setup(const struct fl_spawn *s, struct fl__spawn_msg *shm)
 {
-	struct fl__spawn_msg m = { FL_SPAWN_SETUP, 0 };
+	struct fl__spawn_msg m = { FL_SPAWN_CGROUP, 0 };
 
+	if (s->cgroup_procs && write(*s->cgroup_procs, "0", 1) != 1)
+		goto fail;
+	m.stage = FL_SPAWN_SETUP;
 	for (int sig = 1; s->old_act && sig < s->nold_act; sig++)
 		if (s->old_act[sig].sa_handler != SIG_ERR)
 			sigaction(sig, &s->old_act[sig], NULL);

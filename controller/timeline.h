@@ -11,10 +11,12 @@
  *   {"type":"tick", tick, t_ms, signals{}, intensity{}}   scenario ticks
  *   {"type":"abort"|"end"|"error", t_ms, reason}   the drill stopped early
  *   {"type":"exit", status, signal}      the command's end (run only)
+ *   {"type":"kernel", t_ms, ...}       the eBPF layer's account (bpf.h)
  *   {"type":"summary", faults, per_rule[], dropped, ticks, attached,
  *    unreached, never_fired[]}   attached: processes that attached;
  *    unreached: why none did although rules exist (run), else null;
  *    never_fired: the rules with no hit
+>>>>>>> main
  *
  * The file is created 0600 and line-buffered, so a controller that dies
  * leaves every line it wrote. Without a file (no -o) records are only
@@ -83,6 +85,10 @@ void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
  * signal or `faultline abort`), "end" (duration or scenario over), "error". */
 void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
 		       const char *why);
+/* {"type":"kernel","t_ms":..,<body>}: body writes the members after t_ms,
+ * each starting with a comma. */
+void fl_timeline_kernel(struct fl_timeline *tl, int64_t t_ns,
+			void (*body)(FILE *f, void *arg), void *arg);
 /* status: exit code, or -1 when killed by `sig`. */
 void fl_timeline_exit(struct fl_timeline *tl, int status, int sig);
 
@@ -95,6 +101,10 @@ struct fl_tl_summary {
 	uint64_t dropped;
 	uint64_t attached;     /* attach records (filled by summarize) */
 	const char *unreached; /* reach.h's reason, or NULL (set by the caller) */
+	/* optional: more members for per_rule[i] (",\"key\":..."), e.g. the
+	 * kernel's account of the rule (bpf.h) */
+	void (*rule_extra)(FILE *f, uint32_t rule, void *arg);
+	void *rule_extra_arg;
 };
 void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ctl,
 			   uint32_t nrules, struct fl_tl_summary *out);

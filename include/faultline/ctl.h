@@ -39,7 +39,7 @@
 #include "faultline/ops.h"
 
 #define FL_CTL_MAGIC 0x314b4c43544c4646ull /* "FFLTCLK1" little-endian */
-#define FL_ABI_VERSION 2u
+#define FL_ABI_VERSION 3u
 
 #define FL_MAX_TARGETS 64     /* target ids 1..63; 0 = "not a target" */
 #define FL_MAX_RULES 128      /* rule ids 0..127 */
@@ -93,6 +93,7 @@ struct fl_target {
 #define FL_RF_CLOCK 0x08u    /* a clock rule: target/op unused */
 #define FL_RF_UNTIL 0x10u    /* hold gate: until_* fields */
 #define FL_RF_SCALED 0x20u   /* intensity (scenario binding) scales it */
+#define FL_RF_KERNEL 0x40u   /* applied by the eBPF layer: not in the shim's chains */
 
 enum fl_clock_id {
 	FL_CLK_REALTIME = 0,

@@ -43,7 +43,8 @@
 	  "EIO ENOSPC EDQUOT EACCES EPERM EROFS EXDEV EBUSY ENOENT EMLINK "     \
 	  "ENOTEMPTY")                                                          \
 	X(CLOSE, "close", "EIO EINTR ENOSPC EDQUOT")                           \
-	X(RESOLVE, "resolve", "EAI_AGAIN EAI_FAIL EAI_NONAME EAI_NODATA EAI_MEMORY")
+	X(RESOLVE, "resolve", "EAI_AGAIN EAI_FAIL EAI_NONAME EAI_NODATA EAI_MEMORY") \
+	X(PACKET, "packet", "")
 
 enum fl_op {
 	FL_OP_NONE = 0,
@@ -56,7 +57,8 @@ enum fl_op {
 #define FL_OPBIT(id) (1u << FL_OP_##id)
 #define FL_OPS_SOCK                                                            \
 	(FL_OPBIT(CONNECT) | FL_OPBIT(ACCEPT) | FL_OPBIT(SEND) | FL_OPBIT(RECV))
-#define FL_OPS_ALL ((1u << FL_OP__COUNT) - 2u)
+/* Every op a call can have; "packet" (the eBPF layer's, not a call) apart. */
+#define FL_OPS_ALL (((1u << FL_OP__COUNT) - 2u) & ~FL_OPBIT(PACKET))
 
 /* Faults. `valid` is the set of ops the fault makes sense for; the loader
  * rejects the others with a message naming both. Clock faults (offset, drift,
@@ -74,7 +76,8 @@ enum fl_op {
 	X(OFFSET, "offset", 0)                                                 \
 	X(DRIFT, "drift", 0)                                                   \
 	X(FREEZE, "freeze", 0)                                                 \
-	X(JUMP, "jump", 0)
+	X(JUMP, "jump", 0)                                                     \
+	X(DROP, "drop", FL_OPBIT(PACKET))
 
 enum fl_fault {
 	FL_FAULT_NONE = 0,
