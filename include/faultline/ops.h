@@ -133,7 +133,9 @@ enum fl_fault {
 	X(RENAME, FL_AFTER(LATE_ACK), FL_FAIL_ERRNO, EIO, FL_DIR_NONE, 0, 0)   \
 	X(CLOSE, FL_AFTER(LATE_ACK) | FL_AFTER(HOLD) | FL_AFTER(ERROR) |       \
 	  FL_AFTER(DELAY), FL_FAIL_ERRNO, EIO, FL_DIR_NONE, 0, 0)               \
-	X(RESOLVE, 0u, FL_FAIL_CODE, EAI_AGAIN, FL_DIR_NONE, 0, 0)
+	X(RESOLVE, 0u, FL_FAIL_CODE, EAI_AGAIN, FL_DIR_NONE, 0, 0)                 \
+	/* packets are the eBPF layer's: no call to act on */                 \
+	X(PACKET, 0u, FL_FAIL_ERRNO, ETIMEDOUT, FL_DIR_NONE, 0, 0)
 
 struct fl_op_act {
 	unsigned after;   /* bitmask of enum fl_fault */
