@@ -48,8 +48,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(patsubst tests/helpers/%.c,$(O)/tests/helpers/%,$(HELPER_SRC))
-EXAMPLE_SRC := $(wildcard examples/*.c)
-EXAMPLE_BIN := $(patsubst examples/%.c,$(O)/examples/%,$(EXAMPLE_SRC))
+# The example wallet stack: one program per file, sharing common.c.
+WALLET_LIB := examples/wallet/common.c
+EXAMPLE_SRC := $(filter-out $(WALLET_LIB),$(wildcard examples/wallet/*.c))
+EXAMPLE_BIN := $(patsubst examples/wallet/%.c,$(O)/examples/wallet/%,$(EXAMPLE_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 
@@ -130,9 +132,14 @@ $(O)/tests/helpers/%: tests/helpers/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -o $@ $< -lpthread
 
-$(O)/examples/%: examples/%.c | deps
+# Never sanitized: the wallet runs with the shim preloaded (see the shim).
+$(O)/examples/wallet/common.o: $(WALLET_LIB) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -o $@ $< -lpthread
+	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -c -o $@ $<
+
+$(O)/examples/wallet/%: examples/wallet/%.c $(O)/examples/wallet/common.o | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -o $@ $< $(O)/examples/wallet/common.o -lcjson -lpthread -lm
 
 $(O)/bench/%: bench/%.c $(CTL_LIBOBJ) $(SHIM_PURE_OBJ) | deps
 	@mkdir -p $(dir $@)

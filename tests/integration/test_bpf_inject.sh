@@ -4,7 +4,7 @@
 #    the rule's errno, for a dynamic (curl, python) and a static program
 #    (busybox wget) alike; the kernel's account shows the refusals;
 #  - op "packet" fault "drop": a dropped SYN gives curl a real connect
-#    timeout (exit 28);
+#    timeout (exit 28), after a real retransmission;
 #  - a rule that needs the layer is an error before CMD starts when the
 #    layer cannot be had (--no-bpf; drill without --cgroup).
 source "$(dirname "$0")/lib.sh"
@@ -46,9 +46,11 @@ profile "$T/drop.json" <<JSON
 {"faultline": 1, "targets": {"web": {"tcp": "127.0.0.1:$P"}},
  "rules": [{"target": "web", "op": "packet", "fault": "drop", "probability": 1.0}]}
 JSON
-rc=0; "$FL" run -p "$T/drop.json" -o "$T/drop.jsonl" -- curl -s -o /dev/null --connect-timeout 1 "$URL" || rc=$?
+# (2 s: the SYN is retransmitted after TCP's initial 1 s RTO, and dropped again)
+rc=0; "$FL" run -p "$T/drop.json" -o "$T/drop.jsonl" -- curl -s -o /dev/null --connect-timeout 2 "$URL" || rc=$?
 eq "$rc" 28 "curl's connect timed out"
-ge "$(jget "$T/drop.jsonl" 's["per_rule"][0]["hits"]')" 1 "packets dropped"
+ge "$(jget "$T/drop.jsonl" 's["per_rule"][0]["hits"]')" 2 "packets dropped (the SYN and its retransmission)"
+ge "$(jget "$T/drop.jsonl" 's["per_rule"][0]["kernel"]["tcp_retransmits"]')" 1 "kernel: TCP retransmitted the SYN"
 eq "$(jget "$T/drop.jsonl" 'sum(r.get("tcp", {}).get("state_to", {}).get("SYN_SENT", 0) for r in k)')" 1 "kernel: one SYN_SENT"
 eq "$(jget "$T/drop.jsonl" 'sum(r.get("tcp", {}).get("state_to", {}).get("ESTABLISHED", 0) for r in k)')" 0 "kernel: never established"
 # the same curl without the rule connects (the drop is what failed it)

@@ -9,7 +9,8 @@
 #     binary) reached the kernel and is counted there: kernel.escaped =
 #     kernel.target.calls = the connects the program saw succeed;
 #   - hits + escaped = the connects the program made.
-# Also: a static program's real system calls are seen (busybox dd), and
+# Also: a static program's real system calls are seen (busybox dd), io_uring
+# submissions are counted, and
 # --no-bpf turns it all off (one kernel record says so).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bpf_lib.sh"
@@ -103,6 +104,12 @@ eq "$(jget "$T/dd.jsonl" '(lambda S, h, n: 0.8 * n / S <= h <= 1.2 * n / S + 4)(
 "$FL" run -o "$T/enoent.jsonl" -- "$BB" sh -c 'for i in 1 2 3; do cat /nonexistent.$$ 2>/dev/null; done; true'
 ge "$(jget "$T/enoent.jsonl" 'sum(r.get("syscalls", {}).get(n, {}).get("errno", {}).get("ENOENT", 0) for r in k for n in ("open", "openat"))')" 3 \
   "kernel: ENOENT from open/openat"
+
+# 5b. io_uring, which no interposer sees: faultline's own controller (an
+# io_uring event loop) as the observed program
+"$FL" run -o "$T/uring.jsonl" -- "$FL" run -q --no-bpf -- true
+ge "$(jget "$T/uring.jsonl" 'sum(r.get("io_uring", {}).get("sqes", 0) for r in k)')" 1 "kernel: io_uring submissions"
+ge "$(jget "$T/uring.jsonl" 'sum(r.get("io_uring", {}).get("ops", {}).get("POLL_ADD", 0) for r in k)')" 1 "kernel: io_uring POLL_ADD"
 
 # 6. --no-bpf: no kernel records, no per-rule kernel account
 "$FL" run --no-bpf -p "$T/p.json" -o "$T/off.jsonl" -- true
