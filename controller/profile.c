@@ -450,7 +450,8 @@ void fl_profile_publish(const struct fl_profile *p, struct fl_ctl *ctl)
 	memset(ctl->watched, 0, sizeof(ctl->watched));
 	for (uint32_t i = 0; i < p->nrules && i < FL_MAX_RULES; i++) {
 		const struct fl_rule *r = &p->rules[i];
-		if ((r->flags & FL_RF_UNTIL) && r->fault != FL_FAULT_HOLD &&
+		/* every gate (hold and pinning) waits on the calls it names */
+		if ((r->flags & FL_RF_UNTIL) &&
 		    r->until_target < FL_MAX_TARGETS && r->until_op < FL_OP__COUNT)
 			ctl->watched[r->until_target][r->until_op] = 1;
 	}
