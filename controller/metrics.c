@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "budgets.h"
-#include "ctl.h"
+#include "block.h"
 #include "events.h"
 #include "loop.h"
 #include "metrics.h"
@@ -241,7 +241,7 @@ static void render_faults(struct fl_metrics *mx, FILE *f)
 		fputs(",fault=", f);
 		label(f, fl_fault_name(r->fault));
 		fprintf(f, "} %llu\n", (unsigned long long)atomic_load_explicit(
-			&ctl->rules[i].hits, memory_order_relaxed));
+			&ctl->hits[i], memory_order_relaxed));
 	}
 	head(f, "faultline_target_faults_total", "counter",
 	     "faults injected per target (from the journal)");

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "budgets.h"
-#include "ctl.h"
+#include "block.h"
 #include "events.h"
 #include "loop.h"
 #include "marketsock.h"

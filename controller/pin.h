@@ -10,11 +10,27 @@
 
 #include "profile.h"
 
-/* Rewrite p's op rules from the faults recorded in TIMELINE (an earlier
- * run of the same profile). seed and has_seed get the recorded seed, if any.
- * Returns the number of faults pinned (>= 0), or -errno with a message in
- * err (a file that is not a timeline of this profile, too many rules). */
-int fl_pin_apply(struct fl_profile *p, const char *timeline, uint64_t *seed,
-		 bool *has_seed, char *err, size_t errlen);
+struct fl_pin_opts {
+	const char *profile; /* the profile file p was loaded from: its sha256 */
+	bool force;          /* --pin-force: accept another profile's timeline */
+};
+
+struct fl_pin_result {
+	unsigned faults;     /* fault records pinned */
+	uint64_t seed;       /* the recorded seed, if has_seed */
+	bool has_seed;
+	bool forced;         /* the sha256 differed and force let it through */
+};
+
+/* Rewrite p's op rules from the faults recorded in TIMELINE, a timeline
+ * (read with tlread.h) of an earlier run of the same profile: its start
+ * record's profile_sha256 must be that of o->profile unless o->force; every
+ * fault record must name an op rule of p with the same op and fault, and
+ * an integer nth >= 1. Returns 0 with *res, or -errno with "FILE:LINE:
+ * what was expected" in err (the file, not a timeline of this profile,
+ * more rules than FL_MAX_RULES needed). p is untouched on error. */
+int fl_pin_apply(struct fl_profile *p, const char *timeline,
+		 const struct fl_pin_opts *o, struct fl_pin_result *res,
+		 char *err, size_t errlen);
 
 #endif /* FL_PIN_H */

@@ -269,14 +269,6 @@ static void parse_targets(struct fl_jctx *c, const cJSON *ts, struct fl_profile 
 			FL_MAX_TARGETS - 1);
 }
 
-int fl__profile_target_id(const struct fl_profile *p, const char *name)
-{
-	for (uint32_t i = 1; name && i < p->ntargets; i++)
-		if (strcmp(p->targets[i].name, name) == 0)
-			return (int)i;
-	return 0;
-}
-
 /* ---- scenario parts -------------------------------------------------------- */
 
 static void parse_metric_max(struct fl_jctx *c, const cJSON *b, struct fl_profile *p)
@@ -438,11 +430,11 @@ void fl_profile__free(struct fl_profile *p)
 
 /* ---- publish ---------------------------------------------------------------- */
 
-/* A rule's plain fields: before `intensity` and after `hits`. The two
- * atomics in between are stored one by one (the shim reads them without the
- * seqlock). */
+/* A rule's plain fields: before `intensity` and from `pad4` on. The atomic
+ * in between is stored on its own (the shim reads it without the seqlock);
+ * hit counts live in the shared area. */
 #define RULE_HEAD_LEN offsetof(struct fl_rule, intensity)
-#define RULE_TAIL_OFF (offsetof(struct fl_rule, hits) + sizeof(_Atomic uint64_t))
+#define RULE_TAIL_OFF offsetof(struct fl_rule, pad4)
 
 static void copy_rule(struct fl_rule *dst, const struct fl_rule *src)
 {
@@ -452,7 +444,6 @@ static void copy_rule(struct fl_rule *dst, const struct fl_rule *src)
 	atomic_store_explicit(&dst->intensity,
 			      atomic_load_explicit(&src->intensity, memory_order_relaxed),
 			      memory_order_relaxed);
-	atomic_store_explicit(&dst->hits, 0, memory_order_relaxed);
 }
 
 /* Copy rule i (or zeros past nrules) and link it into its (target, op) chain;
@@ -471,7 +462,7 @@ static void publish_rule(const struct fl_profile *p, struct fl_ctl *ctl, uint32_
 	}
 	copy_rule(dst, src);
 	dst->next = 0;
-	if ((src->flags & FL_RF_CLOCK) || src->target == 0 ||
+	if ((src->flags & (FL_RF_CLOCK | FL_RF_KERNEL)) || src->target == 0 ||
 	    src->target >= FL_MAX_TARGETS || src->op >= FL_OP__COUNT)
 		return;
 	if (tail[src->target][src->op])
@@ -497,7 +488,8 @@ void fl_profile_publish(const struct fl_profile *p, struct fl_ctl *ctl)
 	memset(ctl->watched, 0, sizeof(ctl->watched));
 	for (uint32_t i = 0; i < p->nrules && i < FL_MAX_RULES; i++) {
 		const struct fl_rule *r = &p->rules[i];
-		if ((r->flags & FL_RF_UNTIL) && r->fault != FL_FAULT_HOLD &&
+		/* every gate (hold and pinning) waits on the calls it names */
+		if ((r->flags & FL_RF_UNTIL) &&
 		    r->until_target < FL_MAX_TARGETS && r->until_op < FL_OP__COUNT)
 			ctl->watched[r->until_target][r->until_op] = 1;
 	}

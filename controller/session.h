@@ -37,6 +37,12 @@ struct fl_run_opts {
 	const char *pin;       /* --pin TIMELINE: replay its faults, in order */
 	const char *events;    /* --events PATH, NULL: "<ctl>.events" */
 	const char *metrics;   /* --metrics ADDR:PORT, NULL for none */
+	bool no_bpf;           /* --no-bpf: no eBPF observer or injectors */
+	const char *cgroup;    /* drill --cgroup PATH: the services' cgroup v2 */
+	int mode;              /* --mode: enum fl_mode (mode.h), 0 = auto */
+	bool verbose;          /* -v: say which layer and why */
+	bool timens;           /* --timens: a time namespace for clock rules */
+	bool pin_force;        /* --pin-force: even if recorded under another profile */
 };
 
 /* Run a session; returns the process exit code (see above). Messages go to

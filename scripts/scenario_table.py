@@ -230,27 +230,31 @@ def history_block(binary):
     text = p.stdout + p.stderr
     if p.returncode != 0:
         sys.exit("scenario_table.py: %s failed:\n%s" % (binary, text))
-    out = ["| scenario | figure | published | model | difference |", "|---|---|---|---|---|"]
+    out = ["| scenario | figure | published | model (median of 5 seeds) | difference | seeds: min – max (spread) | status |",
+           "|---|---|---|---|---|---|---|"]
     cur = None
+
+    def fmt(what, x):
+        if "USD" in what:
+            return usd(x)
+        if what in ("drawdown", "depth decline", "retrace"):
+            return "%.1f %%" % (100 * x)
+        if "(x)" in what:
+            return "×%.2f" % x
+        return "{:,.0f}".format(x)
     for line in text.splitlines():
         m = re.match(r"\[ RUN\s+\] history_(\d+)_(\d+)_(\d+)", line)
         if m:
             cur = "history/%s-%s-%s" % m.groups()
             continue
-        m = re.match(r"(.+?)\s+model\s+(\S+)\s+published\s+(\S+)\s+\((.*)\)$", line)
+        m = re.match(r"\s*(.+?)\s+model\s+(\S+)\s+published\s+(\S+)\s+(\S+) %\s+seeds (\S+?)\.\.(\S+) \(spread (\S+) %\)\s+(.*)$", line)
         if m and cur:
-            what, got, want, diff = m.groups()
+            what, got, want, diff, lo, hi, spread, status = m.groups()
             g, w = float(got), float(want)
-            if "USD" in what:
-                gs, ws = usd(g), usd(w)
-            elif "drawdown" in what:
-                gs, ws = "%.1f %%" % (100 * g), "%.1f %%" % (100 * w)
-            elif "(x)" in what:
-                gs, ws = "×%.2f" % g, "×%.2f" % w
-            else:
-                gs, ws = "{:,.0f}".format(g), "{:,.0f}".format(w)
-            what = what.replace(", USD", "").replace(" (x)", "")
-            out.append("| `%s` | %s | %s | %s | %s |" % (cur, what, ws, gs, diff))
+            name = what.replace(", USD", "").replace(" (x)", "").replace(", s", " (s)")
+            out.append("| `%s` | %s | %s | %s | %s | %s – %s (%s %%) | %s |" % (
+                cur, name, fmt(what, w) if w else "—", fmt(what, g), diff + " %" if w else "—",
+                fmt(what, float(lo)), fmt(what, float(hi)), spread, status if w else "reported"))
     return "\n".join(out)
 
 

@@ -415,3 +415,17 @@ bad:
 	memset(ft, 0, sizeof(*ft));
 	return -EINVAL;
 }
+
+int fl__faketime_start(const struct fl_faketime *ft, int64_t real_ns,
+		       int64_t sec, int64_t *start_ns)
+{
+	int64_t ns;
+
+	if (ft->mode == FL_FT_REL)
+		return __builtin_add_overflow(real_ns, ft->off_ns, start_ns) ? -ERANGE : 0;
+	if (__builtin_mul_overflow(sec, NS_PER_S, &ns) ||
+	    __builtin_add_overflow(ns, ft->frac_ns, &ns))
+		return -ERANGE;
+	*start_ns = ns;
+	return 0;
+}

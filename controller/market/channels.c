@@ -64,13 +64,17 @@ static double median3(double a, double b, double c)
 }
 
 /* Mark = median(index (1 + F t_left / interval), index + MA(basis), last)
- * (Binance USD-M mark price rule; BitMEX fair price uses the first). */
+ * (Binance USD-M mark price rule; BitMEX fair price uses the first), so it
+ * follows the perp's own book through the basis MA and the last price,
+ * held within the venue's price band around the index. */
 double mkt_model__mark(const struct mkt_model *m)
 {
 	double left = (double)(m->next_fund_ns - m->tick * m->p->dt_ns) * MKT_NS;
 	double a = m->index * (1.0 + m->f_cur * left / m->interval_s);
+	double v = median3(a, m->index + m->basis_ma, exp(m->y));
+	double lo = m->index * (1 - m->p->mark_band), hi = m->index * (1 + m->p->mark_band);
 
-	return median3(a, m->index + m->basis_ma, exp(m->y));
+	return v < lo ? lo : v > hi ? hi : v;
 }
 
 static void note_mark(struct mkt_model *m, double mark)
@@ -93,36 +97,62 @@ static void settle_fund(struct mkt_model *m, const struct mkt_ladder_fill *f)
 /* One engine round: execute up to `budget` at prices that walk the book
  * (p_exec = p (1 - I/2) - half spread; MARKET.md), then move the perp by
  * the net forced flow. Returns the notional executed. */
+static void count_fill(struct mkt_model *m, const struct mkt_ladder_fill *f)
+{
+	m->liq_tick_usd += f->notional_usd + f->adl_usd;
+	m->liq_units_total += f->units + f->adl_units;
+	m->liq_long_units += f->signed_units < 0 ? -f->signed_units : 0;
+	m->liq_short_units += f->signed_units > 0 ? f->signed_units : 0;
+	m->st.liq_long_usd += f->signed_units < 0 ? f->notional_usd : 0;
+	m->st.liq_short_usd += f->signed_units > 0 ? f->notional_usd : 0;
+	m->st.liq_long_usd += f->adl_usd; /* ADL'd positions are forced closes too */
+}
+
 static double engine_round(struct mkt_model *m, double budget)
 {
 	struct mkt_ladder_fill f = { 0 };
 	double P = exp(m->y), hs = 0.5e-4 * m->spread_bps, q, I;
 	double qu = mkt_ladder__queue_usd(m->lad, P);
+	int adl = m->fund > 0 ? MKT_ADL_NONE
+		  : m->p->on.adl_waves ? MKT_ADL_WAVES : MKT_ADL_NOW;
 
 	q = qu < budget ? qu : budget;
 	I = fabs(mkt_model__impact(m, 1, -q));
 	mkt_ladder__execute(m->lad, budget, P * exp(-0.5 * I) * (1 - hs),
-			    P * exp(0.5 * I) * (1 + hs), m->fund <= 0, &f);
+			    P * exp(0.5 * I) * (1 + hs), adl, &f);
 	settle_fund(m, &f);
 	mkt_model__flow(m, 1, f.signed_units * P);
-	m->liq_tick_usd += f.notional_usd + f.adl_usd;
-	m->liq_units_total += f.units + f.adl_units;
-	m->liq_long_units += f.signed_units < 0 ? -f.signed_units : 0;
-	m->liq_short_units += f.signed_units > 0 ? f.signed_units : 0;
-	m->st.liq_long_usd += f.signed_units < 0 ? f.notional_usd : 0;
-	m->st.liq_short_usd += f.signed_units > 0 ? f.notional_usd : 0;
-	m->st.liq_long_usd += f.adl_usd; /* ADL'd positions are forced closes too */
+	count_fill(m, &f);
 	return f.notional_usd;
 }
 
+/* ADL in waves (every adl_interval_s while bankrupt positions wait): each
+ * wave closes them at bankruptcy against the ranked winners of the other
+ * side, up to adl_wave_frac of the winners' size. No market flow. */
+static void adl_wave(struct mkt_model *m)
+{
+	struct mkt_ladder_fill f = { 0 };
+	int64_t t = m->tick * m->p->dt_ns;
+
+	if (!mkt_ladder__adl_pending(m->lad) || t < m->next_adl_ns)
+		return;
+	m->next_adl_ns = t + (int64_t)llround(m->p->adl_interval_s * 1e9);
+	mkt_ladder__adl_wave(m->lad, m->mark, m->p->adl_wave_frac, &f);
+	settle_fund(m, &f);
+	count_fill(m, &f);
+}
+
 /* Liquidation engine: trigger on the mark, execute within the throughput
- * (a fraction of the side's depth per step; nothing while the perp venue is
- * down), re-mark, repeat until no new breach or max_rounds. A last trigger
- * at the final mark keeps "every crossed position is queued or closed". */
+ * (a fraction of the perp book's bid depth per second, so the book it sells
+ * into bounds the cascade's rate: as market makers withdraw, the engine
+ * slows and the queue waits; nothing while the perp venue is down),
+ * re-mark, repeat until no new breach or max_rounds. A last trigger at the
+ * final mark keeps "every crossed position is queued or closed". */
 void mkt_model__liquidate(struct mkt_model *m)
 {
 	const struct mkt_params *p = m->p;
-	double budget = p->throughput * m->env[MKT_ENV_THROUGHPUT] * 0.5 * m->depth;
+	double budget = p->throughput * m->env[MKT_ENV_THROUGHPUT] * m->bid_depth *
+			p->perp_depth_ratio * dt_s(m);
 	double mark, trig;
 
 	m->liq_tick_usd = 0;
@@ -141,6 +171,7 @@ void mkt_model__liquidate(struct mkt_model *m)
 	m->mark = mkt_model__mark(m);
 	note_mark(m, m->mark);
 	mkt_ladder__trigger(m->lad, m->mark);
+	adl_wave(m);
 }
 
 /* Premium index from the impact bid/ask against the index (BitMEX/Binance):
@@ -182,16 +213,30 @@ void mkt_model__funding(struct mkt_model *m)
 	m->prem_acc = m->prem_time = 0;
 }
 
-/* Liquidity: realized vol (EWMA of squared index returns), market-maker
- * participation M as an OU with a half-life of hours pushed down by vol and
- * forced flow, then depth = D0 (sigma0/sigma)^a_d M and spread =
- * s0 (sigma/sigma0)^a_s / M (MARKET.md; Kyle-Obizhaeva-style scaling), the
- * bid thinned and the spread widened in a sell-off. */
+/* Liquidity: realized vol (EWMA of squared index returns), then market-maker
+ * participation M, then depth = D0 (sigma0/sigma)^a_d M and spread =
+ * s0 (sigma/sigma0)^a_s / M^e (MARKET.md; Kyle & Obizhaeva 2016 scaling),
+ * the bid thinned and the spread widened in a sell-off.
+ *
+ * M is where the market makers' willingness to quote sets it:
+ *   Mbar = 1 / (1 + w_v max(0, sigma/sigma0 - 1) + w_i |inv|/cap
+ *               + w_f |one-way flow| / D0)
+ * from realized vol (Nagel 2012: liquidity provision retreats with vol),
+ * their inventory (Ho & Stoll 1981; Kirilenko, Kyle, Samadi & Tuzun 2017:
+ * HFTs at their inventory limits in the Flash Crash stop buying) — the
+ * opposite of everyone else's net flow, laid off with a half-life of
+ * mm_unwind_s — and one-way flow (order-flow toxicity: Easley, Lopez de
+ * Prado & O'Hara 2012; a minute's EWMA of net flow against base depth).
+ * M falls toward Mbar fast (mm_withdraw_s: quotes are pulled in seconds,
+ * Brogaard et al. 2018) and returns slowly (mm_half_life_s, hours): the
+ * returning market makers are half of the recovery. With the withdrawal
+ * switched off, M = 1 and depth and spread ignore vol. */
 void mkt_model__liquidity(struct mkt_model *m)
 {
 	const struct mkt_params *p = m->p;
 	double r = log(m->index / m->index_prev), dty = dt_s(m) / MKT_YEAR_S;
 	double s0 = p->sigma > 0 ? p->sigma : 0.01, ratio, mbar, sd, z, w, gap;
+	double xi, xf, k;
 
 	z = mkt_normal(&m->rng[MKT_ST_LIQ], 0);
 	m->rv_var = m->rv_a * m->rv_var + (1 - m->rv_a) * r * r;
@@ -207,17 +252,28 @@ void mkt_model__liquidity(struct mkt_model *m)
 	sd = s0 * sqrt(dty) * sqrt((1 - m->ret_b) / (1 + m->ret_b));
 	m->sellp = clamp01(-m->ret_ewma / (3 * sd));
 	ratio = fmin(fmax(m->rv_liq / s0, 0.5), 8.0);
-	mbar = 1.0 / (1.0 + p->mm_vol_sens * fmax(0.0, ratio - 1.0));
-	m->mm = mbar + (m->mm - mbar) * m->mm_decay +
-		p->mm_noise * sqrt(1 - m->mm_decay * m->mm_decay) * z;
-	m->mm -= p->mm_liq_sens * m->liq_tick_usd / p->depth_usd;
-	m->mm *= exp(-p->mm_gap_sens * 100 * gap); /* market makers pull on gaps */
-	m->mm = fmin(fmax(m->mm, 0.05), 1.0);
+	m->mm_inv = m->mm_inv_a * m->mm_inv - m->flow_tick;
+	m->flow_ewma = m->flow_a * m->flow_ewma + (1 - m->flow_a) * m->flow_tick / dt_s(m);
+	if (!p->on.withdrawal) {
+		m->mm = 1.0;
+		ratio = 1.0;
+	} else {
+		xi = m->mm_inv / m->mm_cap;
+		xf = fabs(m->flow_ewma) * 60.0 / p->depth_usd;
+		mbar = 1.0 / (1.0 + p->mm_vol_sens * fmax(0.0, ratio - 1.0) +
+			      p->mm_inv_sens * fabs(xi) + p->mm_flow_sens * xf);
+		k = mbar < m->mm ? m->mm_wd_decay : m->mm_decay;
+		m->mm = mbar + (m->mm - mbar) * k +
+			p->mm_noise * sqrt(1 - m->mm_decay * m->mm_decay) * z;
+		m->mm -= p->mm_liq_sens * m->liq_tick_usd / p->depth_usd;
+		m->mm *= exp(-p->mm_gap_sens * 100 * gap); /* market makers pull on gaps */
+		m->mm = fmin(fmax(m->mm, 0.02), 1.0);
+	}
 	m->depth = p->depth_usd * pow(ratio, -p->a_d) * m->mm * m->env[MKT_ENV_DEPTH];
 	m->bid_depth = 0.5 * m->depth * (1 - p->bid_skew * m->sellp);
 	m->ask_depth = 0.5 * m->depth * (1 + 0.5 * p->bid_skew * m->sellp);
 	m->depth = m->bid_depth + m->ask_depth;
-	m->spread_bps = p->spread_bps * pow(ratio, p->a_s) / m->mm *
+	m->spread_bps = p->spread_bps * pow(ratio, p->a_s) / pow(m->mm, p->spread_mm_exp) *
 			m->env[MKT_ENV_SPREAD] * (1 + p->bid_skew * m->sellp);
 }
 
@@ -281,10 +337,14 @@ static void liq_windows(struct mkt_model *m)
 	 * custodian or a backed-up venue follows (EWMA, tau = 300 s) */
 	double dt_s = (double)m->p->dt_ns * 1e-9;
 	m->liq_5m += (1.0 - exp(-dt_s / 300.0)) * (m->liq_tick_usd / dt_s - m->liq_5m);
+	m->st.liq_peak_s_usd = fmax(m->st.liq_peak_s_usd, m->liq_1s);
 	m->min_acc_usd += m->liq_tick_usd;
 	m->min_acc_units += m->liq_tick_usd / P;
 	if (++m->min_ticks * m->p->dt_ns < 60000000000ll)
 		return;
+	m->st.liq_peak_min_usd = fmax(m->st.liq_peak_min_usd, m->min_acc_usd);
+	if (m->minute_n < m->nminutes)
+		m->minutes[m->minute_n++] = m->min_acc_usd;
 	m->hour_usd[m->min_i] = m->min_acc_usd;
 	m->hour_units[m->min_i] = m->min_acc_units;
 	m->min_i = (m->min_i + 1) % 60;
@@ -324,7 +384,18 @@ void mkt_model__account(struct mkt_model *m)
 	m->basis_ma = m->basis_ma_a * m->basis_ma + (1 - m->basis_ma_a) * (P - S);
 	liq_windows(m);
 	stress_index(m, dd);
+	if (dd > st->max_drawdown) {
+		st->dd_trough = S;
+		st->dd_peak = exp(m->peak_x);
+	}
 	st->max_drawdown = fmax(st->max_drawdown, dd);
+	st->end_spot = S;
+	/* depth and spread as one-minute means: what published books-and-
+	 * spread series (Kaiko, exchange snapshots) sample */
+	m->depth_ew = m->ew_a * m->depth_ew + (1 - m->ew_a) * m->depth;
+	m->spread_ew = m->ew_a * m->spread_ew + (1 - m->ew_a) * m->spread_bps;
+	m->min_depth_ew = fmin(m->min_depth_ew, m->depth_ew);
+	m->max_spread_ew = fmax(m->max_spread_ew, m->spread_ew);
 	st->min_spot = fmin(st->min_spot, S);
 	st->max_spot = fmax(st->max_spot, S);
 	st->max_spread_bps = fmax(st->max_spread_bps, m->spread_bps);

@@ -28,34 +28,14 @@ struct mkt_ladder {
 	int n, nlong, next_long, next_short;
 	int qhead, qtail;
 	int *queue;
+	int *adlq, adl_head, adl_tail; /* bankrupt, waiting for an ADL wave */
+	int *rank;                     /* scratch for the ADL ranking */
+	double *score;
 	double *rem; /* units still to close, per position */
 	struct mkt_pos *pos;
 	double long_units, short_units; /* open (incl. queued remainder) */
 	double queued_units;
 };
-
-#define PREHIST 1024
-
-/* Log path of the recent past ending at 0 (today's spot), for entries:
- * volatility entry_sigma (annualised) and a total log change of
- * entry_trend over the window; smin/smax are the path's running extremes
- * from each point to now (survivorship: a position whose liquidation price
- * the path crossed after its entry is gone already). */
-static void prehistory(const struct mkt_params *p, const struct mkt_rng *r,
-		       double *x, double *smin, double *smax)
-{
-	double dt = p->entry_window_s / MKT_YEAR_S / (PREHIST - 1);
-	double drift = p->entry_trend / (PREHIST - 1);
-	struct mkt_rng rr = *r;
-
-	x[PREHIST - 1] = smin[PREHIST - 1] = smax[PREHIST - 1] = 0;
-	for (int k = PREHIST - 1; k > 0; k--) {
-		rr.tick = (uint64_t)k;
-		x[k - 1] = x[k] - drift - p->entry_sigma * sqrt(dt) * mkt_normal(&rr, 0);
-		smin[k - 1] = fmin(smin[k], x[k - 1]);
-		smax[k - 1] = fmax(smax[k], x[k - 1]);
-	}
-}
 
 static double log_uniform(double lo, double hi, double u)
 {
@@ -69,13 +49,47 @@ static int is_long(const struct mkt_pos *q)
 
 #define ENTRY_TRIES 16
 
+/* The entry-price process (the warm-up on the scenario's own pre-history):
+ * positions are opened at a steady rate over the window, so a position's
+ * age a is uniform on (0, window); the log price from its entry to now is a
+ * Brownian motion with the window's trend (pro rata) and volatility
+ * entry_sigma, so ln(S0/entry) = trend a/W + sigma sqrt(a) Z. It survives to
+ * now only if the path between never crossed its liquidation price b: for
+ * a Brownian bridge with both ends beyond the barrier, at distances d1 and
+ * d2, P(cross) = exp(-2 d1 d2 / (sigma^2 a)) (e.g. Glasserman, Monte Carlo
+ * Methods in Financial Engineering, 6.4). A crossed or already-liquidated
+ * draw is replaced by another (up to ENTRY_TRIES, then a fresh position at
+ * S0). Every position draws on its own: with 100,000 of them the ladder's
+ * shape is the same for every seed (no shared random pre-history that
+ * could leave it near-critical by accident). */
+static double entry_of(const struct mkt_params *p, const struct mkt_rng *r,
+		       bool lng, double lf, double S0)
+{
+	double W = p->entry_window_s;
+
+	for (unsigned t = 0; t < ENTRY_TRIES && W > 0; t++) {
+		double a = W * mkt_u01(r, 4, t), ay = a / MKT_YEAR_S;
+		double sd = p->entry_sigma * sqrt(ay);
+		double xe = -(p->entry_trend * a / W + sd * mkt_normal(r, 6 + 2 * t));
+		double b = xe + lf, d1 = lng ? xe - b : b - xe, d2 = lng ? -b : b;
+		double pc;
+
+		if (d2 <= 0)
+			continue; /* liquidated already */
+		pc = sd > 0 ? exp(-2 * d1 * d2 / (sd * sd)) : 0.0;
+		if (mkt_u01(r, 50, t) < pc)
+			continue; /* the path crossed its liquidation on the way */
+		return S0 * exp(xe);
+	}
+	return S0;
+}
+
 static void make_pos(const struct mkt_params *p, const struct mkt_rng *r,
-		     const double *x, const double *smin, const double *smax,
 		     double S0, struct mkt_pos *q)
 {
 	bool lng = mkt_u01(r, 1, 0) < p->long_frac;
 	bool inv = mkt_u01(r, 2, 0) < p->inverse_frac;
-	double u = mkt_u01(r, 3, 0), lev, size, lf, entry = S0;
+	double u = mkt_u01(r, 3, 0), lev, size, lf, entry;
 
 	lev = mkt_u01(r, 3, 1) < p->lev_core_mass
 		      ? log_uniform(p->lev_core_lo, p->lev_core_hi, u)
@@ -83,14 +97,7 @@ static void make_pos(const struct mkt_params *p, const struct mkt_rng *r,
 	q->kind = (uint8_t)(lng ? (inv ? MKT_INVERSE_LONG : MKT_LINEAR_LONG)
 				: (inv ? MKT_INVERSE_SHORT : MKT_LINEAR_SHORT));
 	lf = log(mkt_liq_frac(q->kind, lev, p->mmr));
-	for (unsigned t = 0; t < ENTRY_TRIES; t++) {
-		int k = (int)(mkt_u01(r, 4, t) * PREHIST) % PREHIST;
-		/* survived since entry: the path never crossed its liquidation */
-		if (lng ? x[k] + lf < smin[k] : x[k] + lf > smax[k]) {
-			entry = S0 * exp(x[k]);
-			break;
-		}
-	}
+	entry = entry_of(p, r, lng, lf, S0);
 	size = p->oi_usd / (p->ladder_n > 0 ? p->ladder_n : 1) *
 	       exp(p->size_sd * mkt_normal(r, 5) - 0.5 * p->size_sd * p->size_sd);
 	q->entry = entry;
@@ -117,16 +124,14 @@ static int cmp_short(const void *a, const void *b)
 
 /* Build, then partition longs first and sort each side by liquidation price. */
 static void build(struct mkt_ladder *l, const struct mkt_params *p,
-		  const struct mkt_rng *r, double S0, double *x)
+		  const struct mkt_rng *r, double S0)
 {
-	double *smin = x + PREHIST, *smax = x + 2 * PREHIST;
 	struct mkt_rng rr = *r;
 	int i, j;
 
-	prehistory(p, r, x, smin, smax);
 	for (i = 0; i < l->n; i++) {
-		rr.tick = (uint64_t)PREHIST + (uint64_t)i;
-		make_pos(p, &rr, x, smin, smax, S0, &l->pos[i]);
+		rr.tick = 1024 + (uint64_t)i;
+		make_pos(p, &rr, S0, &l->pos[i]);
 	}
 	for (i = 0, j = l->n - 1; i <= j;) {
 		if (is_long(&l->pos[i])) {
@@ -146,26 +151,26 @@ struct mkt_ladder *mkt_ladder__new(const struct mkt_params *p,
 {
 	struct mkt_ladder *l = calloc(1, sizeof(*l));
 	size_t n = (size_t)(p->ladder_n > 0 ? p->ladder_n : 1);
-	double *x = malloc(sizeof(double) * 3 * PREHIST);
 
-	if (!l || !x)
+	if (!l)
 		goto fail;
 	l->pos = calloc(n, sizeof(*l->pos));
 	l->queue = calloc(n, sizeof(*l->queue));
 	l->rem = calloc(n, sizeof(*l->rem));
-	if (!l->pos || !l->queue || !l->rem)
+	l->adlq = calloc(n, sizeof(*l->adlq));
+	l->rank = calloc(n, sizeof(*l->rank));
+	l->score = calloc(n, sizeof(*l->score));
+	if (!l->pos || !l->queue || !l->rem || !l->adlq || !l->rank || !l->score)
 		goto fail;
-	l->n = p->ladder_n;
-	build(l, p, r, S0, x);
+	l->n = p->on.ladder ? p->ladder_n : 0;
+	build(l, p, r, S0);
 	for (int i = 0; i < l->n; i++) {
 		l->rem[i] = l->pos[i].qty;
 		*(i < l->nlong ? &l->long_units : &l->short_units) += l->pos[i].qty;
 	}
 	l->next_short = l->nlong;
-	free(x);
 	return l;
 fail:
-	free(x);
 	mkt_ladder__free(l);
 	return NULL;
 }
@@ -177,6 +182,9 @@ void mkt_ladder__free(struct mkt_ladder *l)
 	free(l->pos);
 	free(l->queue);
 	free(l->rem);
+	free(l->adlq);
+	free(l->rank);
+	free(l->score);
 	free(l);
 }
 
@@ -225,13 +233,21 @@ static void fill(struct mkt_ladder *l, int i, double u, double px, bool by_adl,
 }
 
 void mkt_ladder__execute(struct mkt_ladder *l, double budget_usd, double p_sell,
-			 double p_buy, bool adl, struct mkt_ladder_fill *f)
+			 double p_buy, int adl, struct mkt_ladder_fill *f)
 {
 	while (l->qhead < l->qtail) {
 		int i = l->queue[l->qhead];
 		const struct mkt_pos *q = &l->pos[i];
 		double px = is_long(q) ? p_sell : p_buy, u = l->rem[i];
 		bool by_adl = adl && mkt_deficit(q->kind, 1.0, q->bk, px) > 0;
+
+		if (by_adl && adl == MKT_ADL_WAVES) {
+			/* bankrupt with the fund empty: waits for the next wave */
+			l->pos[i].state = 3;
+			l->adlq[l->adl_tail++] = i;
+			l->qhead++;
+			continue;
+		}
 
 		if (!by_adl) {
 			if (budget_usd <= 0)
@@ -247,6 +263,92 @@ void mkt_ladder__execute(struct mkt_ladder *l, double budget_usd, double p_sell,
 		l->pos[i].state = 2;
 		l->qhead++;
 	}
+}
+
+static int cmp_score(const void *a, const void *b, void *ctx)
+{
+	const double *s = ctx;
+	double x = s[*(const int *)a], y = s[*(const int *)b];
+
+	if (x != y)
+		return (x < y) - (x > y); /* descending */
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* Rank the open accounts of one side that are in profit at `mark` by the
+ * venues' ADL score, PnL % x leverage (BitMEX "auto-deleveraging ranking",
+ * Binance "ADL ranking"), highest first. Returns the count; `units` their
+ * total size. */
+static int rank_side(struct mkt_ladder *l, bool longs, double mark, double *units)
+{
+	int lo = longs ? 0 : l->nlong, hi = longs ? l->nlong : l->n, k = 0;
+
+	*units = 0;
+	for (int i = lo; i < hi; i++) {
+		const struct mkt_pos *q = &l->pos[i];
+		double pnl = longs ? mark / q->entry - 1 : 1 - mark / q->entry;
+		if (q->state != 0 || l->rem[i] <= 0 || pnl <= 0)
+			continue;
+		l->score[i] = pnl * q->lev;
+		l->rank[k++] = i;
+		*units += l->rem[i];
+	}
+	qsort_r(l->rank, (size_t)k, sizeof(int), cmp_score, l->score);
+	return k;
+}
+
+double mkt_ladder__adl_wave(struct mkt_ladder *l, double mark, double frac,
+			    struct mkt_ladder_fill *f)
+{
+	double done = 0;
+
+	for (int side = 0; side < 2; side++) { /* bankrupt longs, then shorts */
+		double cap, avail;
+		int k, r = 0;
+		bool any = false;
+
+		for (int j = l->adl_head; j < l->adl_tail && !any; j++)
+			any = l->rem[l->adlq[j]] > 0 && (is_long(&l->pos[l->adlq[j]]) == (side == 0));
+		if (!any)
+			continue;
+		/* counterparties: the opposite side's winners */
+		k = rank_side(l, side != 0, mark, &avail);
+		cap = frac * avail;
+		for (int j = l->adl_head; j < l->adl_tail && cap > 0; j++) {
+			int i = l->adlq[j];
+			double u;
+			if (l->rem[i] <= 0 || is_long(&l->pos[i]) != (side == 0))
+				continue;
+			u = fmin(l->rem[i], cap);
+			fill(l, i, u, 0, true, f);
+			cap -= u;
+			done += u;
+			if (l->rem[i] <= 1e-12 * l->pos[i].qty) {
+				l->rem[i] = 0;
+				l->pos[i].state = 2;
+			}
+			/* the ranked winners are closed at the bankruptcy price
+			 * for the same size, in rank order */
+			while (u > 0 && r < k) {
+				int c = l->rank[r];
+				double v = fmin(u, l->rem[c]);
+				l->rem[c] -= v;
+				*(is_long(&l->pos[c]) ? &l->long_units : &l->short_units) -= v;
+				f->adl_counter_units += v;
+				u -= v;
+				if (l->rem[c] <= 0)
+					r++;
+			}
+		}
+	}
+	while (l->adl_head < l->adl_tail && l->rem[l->adlq[l->adl_head]] <= 0)
+		l->adl_head++;
+	return done;
+}
+
+bool mkt_ladder__adl_pending(const struct mkt_ladder *l)
+{
+	return l->adl_head < l->adl_tail;
 }
 
 double mkt_ladder__queue_usd(const struct mkt_ladder *l, double S)

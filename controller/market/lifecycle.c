@@ -52,6 +52,12 @@ static void init_rates(struct mkt_model *m)
 	m->rv_a = half_life_factor(dt, p->rv_half_life_s);
 	m->ret_b = half_life_factor(dt, 60.0);
 	m->basis_ma_a = exp(-dt / p->basis_ma_s);
+	m->mm_wd_decay = half_life_factor(dt, p->mm_withdraw_s);
+	m->mm_inv_a = half_life_factor(dt, p->mm_unwind_s);
+	m->flow_a = exp(-dt / 60.0);
+	m->ew_a = exp(-dt / 60.0);
+	m->vb_frac = 1 - exp(-dt / p->value_deploy_s);
+	m->anchor_a = half_life_factor(dt, p->value_anchor_s);
 	m->hawkes.mu0 = p->jump_rate_per_s;
 	m->hawkes.beta = 1.0 / p->jump_decay_s;
 	m->hawkes.alpha = p->jump_branching * m->hawkes.beta;
@@ -89,6 +95,11 @@ static void init_state(struct mkt_model *m)
 	m->next_fund_ns = (int64_t)llround(p->fund_interval_s * 1e9);
 	m->min_mark = m->max_mark = S0;
 	m->flip = NAN;
+	m->mm_cap = p->mm_capital_usd > 0 ? p->mm_capital_usd : 20 * p->depth_usd;
+	m->vb_left = p->value_capital_usd;
+	m->anchor_x = log(S0);
+	m->depth_ew = m->min_depth_ew = m->depth;
+	m->spread_ew = m->max_spread_ew = m->spread_bps;
 }
 
 static void init_book(struct mkt_model *m)
@@ -131,8 +142,10 @@ struct mkt_model *mkt_model__new(const struct mkt_params *p, uint64_t seed)
 	m->p = mkt_params__dup(p);
 	m->liq_ring_n = (int)fmax(1.0, llround(1e9 / (double)p->dt_ns));
 	m->liq_ring = calloc((size_t)m->liq_ring_n, sizeof(double));
+	m->nminutes = (int)(p->duration_ns / 60000000000ll) + 2;
+	m->minutes = calloc((size_t)m->nminutes, sizeof(double));
 	mkt_rng_fan(seed, m->rng);
-	if (!m->p || !m->liq_ring)
+	if (!m->p || !m->liq_ring || !m->minutes)
 		goto fail;
 	m->book = mkt_book__new(m->p);
 	m->lad = mkt_ladder__new(m->p, &m->rng[MKT_ST_LADDER], p->spot0);
@@ -157,6 +170,7 @@ void mkt_model__free(struct mkt_model *m)
 	mkt_book__free(m->book);
 	mkt_ladder__free(m->lad);
 	free(m->liq_ring);
+	free(m->minutes);
 	mkt_params__free(m->p);
 	free(m);
 }
@@ -205,7 +219,33 @@ void mkt_model__signals(const struct mkt_model *m, double o[MKT_SIG__COUNT])
 	o[MKT_SIG_FLIP_DISTANCE] = isnan(m->flip) ? 0.0 : (m->flip - S) / S;
 }
 
+/* The cascade's duration: the span of calendar minutes around the peak
+ * minute, each holding at least 10 % of it (gaps of quieter minutes end
+ * the span). */
+static double cascade_span_s(const struct mkt_model *m)
+{
+	int pk = 0, a, b;
+
+	if (m->minute_n == 0 || m->st.liq_peak_min_usd <= 0)
+		return 0;
+	for (int i = 1; i < m->minute_n; i++)
+		if (m->minutes[i] > m->minutes[pk])
+			pk = i;
+	for (a = pk; a > 0 && m->minutes[a - 1] >= 0.1 * m->minutes[pk]; a--)
+		;
+	for (b = pk; b + 1 < m->minute_n && m->minutes[b + 1] >= 0.1 * m->minutes[pk]; b++)
+		;
+	return 60.0 * (b - a + 1);
+}
+
 void mkt_model__stats(const struct mkt_model *m, struct mkt_stats *out)
 {
 	*out = m->st;
+	out->liq_total_usd = out->liq_long_usd + out->liq_short_usd;
+	out->cascade_s = cascade_span_s(m);
+	out->depth_decline = 1 - m->min_depth_ew / out->depth0_usd;
+	out->spread_ratio = m->max_spread_ew / out->spread0_bps;
+	out->retrace = out->dd_peak > out->dd_trough
+			       ? (out->end_spot - out->dd_trough) / (out->dd_peak - out->dd_trough)
+			       : 0;
 }

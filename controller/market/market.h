@@ -175,8 +175,18 @@ struct mkt_params {
 	double bid_skew;       /* bid side thinned by up to this in a sell-off */
 	double depth_band;     /* depth is counted within this fraction of mid */
 	double impact_y, daily_volume_usd;
-	double impact_permanent;          /* fraction of impact that stays */
-	double impact_half_life_s;        /* transient decay */
+	double impact_permanent;          /* permanent impact gamma: gamma sigma_D q/V_D */
+	double impact_half_life_s;        /* book resilience: flow memory half-life */
+	double perp_depth_ratio;          /* perp book depth / spot book depth */
+	double perp_volume_ratio;         /* perp daily volume / spot daily volume */
+	/* market makers: withdrawal from vol, inventory and one-way flow */
+	double mm_withdraw_s;             /* half-life of withdrawing (returning: mm_half_life_s) */
+	double mm_inv_sens, mm_flow_sens; /* weights of inventory and one-way flow */
+	double mm_capital_usd;            /* inventory that makes them pull hard */
+	double mm_unwind_s;               /* half-life of laying inventory off */
+	double spread_mm_exp;             /* spread ~ 1 / M^spread_mm_exp */
+	/* value buyers (slow-moving capital) */
+	double value_capital_usd, value_discount, value_deploy_s, value_anchor_s;
 	/* ladder */
 	int ladder_n;
 	double oi_usd, long_frac, inverse_frac, mmr;
@@ -184,15 +194,29 @@ struct mkt_params {
 	double entry_window_s, entry_sigma; /* entries from a recent path */
 	double entry_trend;    /* total log change of that path over the window */
 	double size_sd;
-	double throughput;     /* engine: fraction of side depth per step */
+	double throughput;     /* engine: fraction of the perp bid depth per second */
 	int max_rounds;
 	double insurance_usd;
+	double adl_interval_s; /* ADL runs in waves this far apart */
+	double adl_wave_frac;  /* a wave closes up to this share of the ranked
+				  counterparties' profitable notional */
 	/* perpetual */
 	double fund_interest, fund_clamp, fund_cap;
 	double fund_interval_s, fund_stress_interval_s;
 	double basis0_bps, kappa;
 	double arb_capital_usd, arb_half_life_s, arb_unwind_half_life_s;
 	double basis_ma_s, impact_notional_usd;
+	double mark_band;      /* mark within index (1 +- band) (venue price bands) */
+	/* mechanisms, each switchable for ablation (all true by default) */
+	struct mkt_switches {
+		bool ladder;       /* leveraged positions and their liquidation */
+		bool dealers;      /* dealer delta hedging (their gamma) */
+		bool withdrawal;   /* liquidity responds to vol, inventory, flow */
+		bool resilience;   /* transient impact decays (else it all stays) */
+		bool adl_waves;    /* ADL in waves with ranking (else all at once) */
+		bool value;        /* value buyers */
+		bool arbitrage;    /* basis arbitrage */
+	} on;
 	/* venues and shocks */
 	int nvenues;
 	struct mkt_venue venues[MKT_MAX_VENUES];
@@ -255,6 +279,17 @@ struct mkt_stats {
 	double min_funding, max_funding;
 	double min_basis_ann, max_basis_ann; /* basis annualised (fraction) */
 	double hedge_abs_usd;     /* sum of |hedge flow| */
+	/* outcome metrics (what calibrations compare; see mkt_model__stats) */
+	double liq_total_usd;     /* long + short */
+	double liq_peak_s_usd;    /* largest 1 s window */
+	double liq_peak_min_usd;  /* largest calendar minute */
+	double cascade_s;         /* span around the peak minute of minutes
+				     holding >= 10 % of it */
+	double depth_decline;     /* 1 - min(1 min mean depth) / depth0 */
+	double spread_ratio;      /* max(1 min mean spread) / spread0 */
+	double retrace;           /* (end - trough) / (peak - trough) of the
+				     largest drawdown */
+	double end_spot, dd_peak, dd_trough;
 	double oi0_usd;
 	int64_t liquidated_positions;
 	int64_t ticks;
@@ -277,5 +312,11 @@ enum mkt_format { MKT_FMT_CSV, MKT_FMT_JSONL };
  * -ENOMEM, or -EIO when writing fails. */
 int mkt_write_series(const struct mkt_params *p, uint64_t seed,
 		     enum mkt_format fmt, int64_t every_ns, FILE *out);
+
+/* Run to the end and fill the statistics (0, -EINVAL, -ENOMEM). */
+int mkt_run_stats(const struct mkt_params *p, uint64_t seed, struct mkt_stats *out);
+/* Outcome metrics of seeds seed .. seed+nseeds-1 (median, min, max and the
+ * spread of seeds) as a text table (faultline model --stats). */
+int mkt_write_stats(const struct mkt_params *p, uint64_t seed, int nseeds, FILE *out);
 
 #endif /* FL_MARKET_H */

@@ -9,7 +9,9 @@
  *
  * Grammar (every key optional; defaults in params.c):
  *   market: dt_ms duration_s duration_h feedback price jumps rates vol book
- *           book_grid dealers liquidity ladder perp venues shocks
+ *           book_grid dealers liquidity ladder perp venues shocks value
+ *           mechanisms (switches for ablation: ladder dealers withdrawal
+ *           resilience adl_waves value arbitrage, all true by default)
  *   shocks[i]: kind at_s dur_s ramp_s half_life_s + the kind's size key
  *           (jump: return, flow: usd + leg, bridge: target, recover: fraction,
  *           mm: withdraw, venue: venue + status, envelopes: factor)
@@ -85,6 +87,30 @@ static const struct field f_liquidity[] = {
 	{ "daily_volume_usd", P(daily_volume_usd), F_DBL, DBL_MIN, BIG, 1 },
 	{ "permanent", P(impact_permanent), F_DBL, 0, 1, 1 },
 	{ "transient_half_life_s", P(impact_half_life_s), F_DBL, DBL_MIN, BIG, 1 },
+	{ "perp_depth_ratio", P(perp_depth_ratio), F_DBL, 1e-6, 1e6, 1 },
+	{ "perp_volume_ratio", P(perp_volume_ratio), F_DBL, 1e-6, 1e6, 1 },
+	{ "mm_withdraw_s", P(mm_withdraw_s), F_DBL, 1e-3, 1e7, 1 },
+	{ "mm_inv_sens", P(mm_inv_sens), F_DBL, 0, 1e6, 1 },
+	{ "mm_flow_sens", P(mm_flow_sens), F_DBL, 0, 1e6, 1 },
+	{ "mm_capital_usd", P(mm_capital_usd), F_DBL, 0, BIG, 1 },
+	{ "mm_unwind_s", P(mm_unwind_s), F_DBL, 1e-3, 1e9, 1 },
+	{ "spread_mm_exp", P(spread_mm_exp), F_DBL, 0, 10, 1 },
+	{ 0 } };
+static const struct field f_value[] = {
+	{ "capital_usd", P(value_capital_usd), F_DBL, 0, BIG, 1 },
+	{ "discount", P(value_discount), F_DBL, 1e-6, 0.99, 1 },
+	{ "deploy_h", P(value_deploy_s), F_DBL, 1e-6, 1e6, 3600 },
+	{ "anchor_h", P(value_anchor_s), F_DBL, 1e-6, 1e6, 3600 },
+	{ 0 } };
+#define SW(f) offsetof(struct mkt_params, on) + offsetof(struct mkt_switches, f)
+static const struct field f_mech[] = {
+	{ "ladder", SW(ladder), F_BOOL, 0, 0, 0 },
+	{ "dealers", SW(dealers), F_BOOL, 0, 0, 0 },
+	{ "withdrawal", SW(withdrawal), F_BOOL, 0, 0, 0 },
+	{ "resilience", SW(resilience), F_BOOL, 0, 0, 0 },
+	{ "adl_waves", SW(adl_waves), F_BOOL, 0, 0, 0 },
+	{ "value", SW(value), F_BOOL, 0, 0, 0 },
+	{ "arbitrage", SW(arbitrage), F_BOOL, 0, 0, 0 },
 	{ 0 } };
 static const struct field f_ladder[] = {
 	{ "positions", P(ladder_n), F_INT, 0, 10000000, 1 },
@@ -96,6 +122,8 @@ static const struct field f_ladder[] = {
 	{ "throughput", P(throughput), F_DBL, 1e-6, 10, 1 },
 	{ "max_rounds", P(max_rounds), F_INT, 1, 1000, 1 },
 	{ "insurance_fund_usd", P(insurance_usd), F_DBL, 0, BIG, 1 },
+	{ "adl_interval_s", P(adl_interval_s), F_DBL, 1e-3, 1e7, 1 },
+	{ "adl_wave_frac", P(adl_wave_frac), F_DBL, 1e-6, 1, 1 },
 	{ 0 } };
 static const struct field f_leverage[] = {
 	{ "lo", P(lev_lo), F_DBL, -BIG, BIG, 1 }, /* >= 1 checked with a message */
@@ -122,6 +150,7 @@ static const struct field f_perp[] = {
 	{ "arb_unwind_h", P(arb_unwind_half_life_s), F_DBL, 1e-6, 1e6, 3600 },
 	{ "basis_ma_s", P(basis_ma_s), F_DBL, DBL_MIN, BIG, 1 },
 	{ "impact_notional_usd", P(impact_notional_usd), F_DBL, 0, BIG, 1 },
+	{ "mark_band", P(mark_band), F_DBL, 1e-6, 1, 1 },
 	{ 0 } };
 
 /* Keys of a group: the table's plus `extra` (NULL-terminated). */
@@ -528,10 +557,37 @@ static void read_price(struct fl_jctx *c, const cJSON *m, const char *path,
 		fl_jerr(c, fl_jpath_key(&kp, gp.s, "nu"), "expected 0 (Gaussian) or a number > 2; got %g", p->nu);
 }
 
+/* "sources" and "calibration": documentation the model does not read (where
+ * each parameter comes from; published vs modelled figures). Nested objects
+ * whose leaves are strings or numbers. */
+static void check_notes(struct fl_jctx *c, const cJSON *o, const char *path)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, o) {
+		struct fl_jpath kp;
+		fl_jpath_key(&kp, path, it->string ? it->string : "?");
+		if (cJSON_IsObject(it))
+			check_notes(c, it, kp.s);
+		else if (!cJSON_IsString(it) && !cJSON_IsNumber(it))
+			fl_jerr(c, kp.s, "expected a string, a number or an object of them; got %s", fl_json_type(it));
+	}
+}
+
+static void read_notes(struct fl_jctx *c, const cJSON *m, const char *path,
+		       const char *key)
+{
+	const cJSON *o = fl_json_obj(c, m, path, key, false);
+	struct fl_jpath kp;
+
+	if (o)
+		check_notes(c, o, fl_jpath_key(&kp, path, key));
+}
+
 int mkt_params__from_json(struct fl_jctx *c, const struct cJSON *market,
 			  const char *path, struct mkt_params *p)
 {
-	static const char *const keys[] = { "dt_ms", "duration_s", "duration_h", "feedback", "price", "jumps", "rates", "vol", "book", "book_grid", "dealers", "liquidity", "ladder", "perp", "venues", "shocks", NULL };
+	static const char *const keys[] = { "dt_ms", "duration_s", "duration_h", "feedback", "price", "jumps", "rates", "vol", "book", "book_grid", "dealers", "liquidity", "ladder", "perp", "venues", "shocks", "value", "mechanisms", "sources", "calibration", NULL };
 	struct fl_jpath gp;
 	char why[256];
 	int before = c->nerr;
@@ -546,12 +602,16 @@ int mkt_params__from_json(struct fl_jctx *c, const struct cJSON *market,
 	read_group(c, market, path, "vol", f_vol, NULL, p, &gp);
 	read_group(c, market, path, "liquidity", f_liquidity, NULL, p, &gp);
 	read_group(c, market, path, "perp", f_perp, NULL, p, &gp);
+	read_group(c, market, path, "value", f_value, NULL, p, &gp);
+	read_group(c, market, path, "mechanisms", f_mech, NULL, p, &gp);
 	read_dealers(c, market, path, p);
 	read_ladder(c, market, path, p);
 	read_venues(c, market, path, p);
 	read_book(c, market, path, p);
 	read_grid(c, market, path, p);
 	read_shocks(c, market, path, p);
+	read_notes(c, market, path, "sources");
+	read_notes(c, market, path, "calibration");
 	if (c->nerr == before && mkt_params__check(p, why, sizeof(why)))
 		fl_jerr(c, path, "expected a consistent market: %s", why);
 	return c->nerr == before ? 0 : -EINVAL;

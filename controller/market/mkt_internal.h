@@ -163,7 +163,10 @@ struct mkt_ladder_fill {
 	double adl_usd;       /* closed by ADL at bankruptcy (no market flow) */
 	double adl_units;
 	double signed_units;  /* market flow in units: - sells (longs), + buys */
+	double adl_counter_units; /* winners deleveraged against them */
 };
+
+enum { MKT_ADL_NONE = 0, MKT_ADL_NOW = 1, MKT_ADL_WAVES = 2 };
 
 struct mkt_ladder;
 struct mkt_ladder *mkt_ladder__new(const struct mkt_params *p,
@@ -174,10 +177,17 @@ void mkt_ladder__free(struct mkt_ladder *l);
  * newly queued notional at `mark`. */
 double mkt_ladder__trigger(struct mkt_ladder *l, double mark);
 /* Execute up to `budget_usd` of the queue (FIFO) at execution prices
- * p_sell (for longs' sells) and p_buy; positions are closed by ADL instead
- * when `adl` is true. */
+ * p_sell (for longs' sells) and p_buy. With the fund empty (adl != NONE) a
+ * position whose fill would be below bankruptcy is closed by ADL at once
+ * (MKT_ADL_NOW) or set aside for the next wave (MKT_ADL_WAVES). */
 void mkt_ladder__execute(struct mkt_ladder *l, double budget_usd, double p_sell,
-			 double p_buy, bool adl, struct mkt_ladder_fill *f);
+			 double p_buy, int adl, struct mkt_ladder_fill *f);
+/* One ADL wave: the waiting bankrupt positions are closed at bankruptcy
+ * against the opposite side's winners, ranked by PnL % x leverage, up to
+ * `frac` of the winners' size. Returns the units closed. */
+double mkt_ladder__adl_wave(struct mkt_ladder *l, double mark, double frac,
+			    struct mkt_ladder_fill *f);
+bool mkt_ladder__adl_pending(const struct mkt_ladder *l);
 double mkt_ladder__queue_usd(const struct mkt_ladder *l, double S);
 double mkt_ladder__oi_units(const struct mkt_ladder *l, double *long_units,
 			    double *short_units);

@@ -5,9 +5,10 @@
  *  1. draws: every stream draws the same variates every tick (fixed slots);
  *  2. schedule: envelopes (vol, iv, depth, spread, hawkes, throughput) and
  *     venue status at t';
- *  3. flows at the state of t: dealer hedge, exogenous flow shocks, arbs;
- *     their impact moves the spot and perp legs (linear / square-root,
- *     part permanent, part transient with exponential decay);
+ *  3. book resilience (impact.c), then flows at the state of t: dealer
+ *     hedge, exogenous flow shocks, arbs, value buyers; their impact moves
+ *     the spot and perp legs (permanent linear in volume, transient
+ *     square-root gap that closes over minutes: impact.c);
  *  4. the fundamental move common to both legs: exact GBM step with
  *     Student-t shocks and Hawkes jumps, or a bridge / OU step while one is
  *     scheduled (applied after the flows, so a bridge still ends at its
@@ -82,100 +83,6 @@ static void schedule(struct mkt_model *m, int64_t t)
 	}
 }
 
-/* ---- impact ---------------------------------------------------------------- */
-
-/* Price impact as a function of a leg's recent signed flow Q (USD, + buys;
- * the flow memory decays with the transient half-life, as in the latent
- * order book / propagator models: Bouchaud et al. 2004, Donier, Bonart,
- * Mastromatteo & Bouchaud 2015). With D the side's visible depth (within
- * `band` of mid):
- *   |Q| <= D:  g = band |Q| / D              linear depth walking (Kyle 1985;
- *                                            p_exec = p - (lambda/2) dq)
- *   |Q| >  D:  g = band + b (sqrt|Q| - sqrt D), b = Y sigma_D / sqrt(V_D)
- *              square-root law for flow beyond the visible book (Torre 1997;
- *              Bouchaud et al. 2018), V_D scaled by the liquidity state.
- * g is continuous and increasing; a metaorder's impact is the same however
- * it is chunked into ticks. */
-struct imp {
-	double D, a, b;
-};
-
-static struct imp impact_coef(const struct mkt_model *m, double Q)
-{
-	const struct mkt_params *p = m->p;
-	double D = Q > 0 ? m->ask_depth : m->bid_depth;
-	double V = p->daily_volume_usd * (m->depth / p->depth_usd);
-
-	return (struct imp){ D, p->depth_band / D,
-			     p->impact_y * m->rv_liq / sqrt(365.0) / sqrt(V) };
-}
-
-static double impact_f(const struct mkt_model *m, double Q)
-{
-	struct imp c = impact_coef(m, Q);
-	double aq = fabs(Q);
-
-	if (aq <= c.D)
-		return copysign(c.a * aq, Q);
-	return copysign(m->p->depth_band + c.b * (sqrt(aq) - sqrt(c.D)), Q);
-}
-
-static double impact_finv(const struct mkt_model *m, double v)
-{
-	struct imp c = impact_coef(m, v);
-	double av = fabs(v), r;
-
-	if (av <= m->p->depth_band)
-		return copysign(av / c.a, v);
-	r = sqrt(c.D) + (av - m->p->depth_band) / c.b;
-	return copysign(r * r, v);
-}
-
-/* The flow (USD) that would move `leg` by dlog now (0 with feedback off). */
-double mkt_model__invert_impact(const struct mkt_model *m, int leg, double dlog)
-{
-	if (dlog == 0 || !m->p->feedback)
-		return 0.0;
-	return impact_finv(m, impact_f(m, m->qm[leg]) + dlog) - m->qm[leg];
-}
-
-/* Log impact a flow q would have on `leg` now (0 with feedback off). */
-double mkt_model__impact(const struct mkt_model *m, int leg, double q)
-{
-	if (q == 0 || !m->p->feedback)
-		return 0.0;
-	return impact_f(m, m->qm[leg] + q) - impact_f(m, m->qm[leg]);
-}
-
-/* Send flow q (USD) into a leg: the price moves by the marginal impact and
- * the flow joins the leg's memory. Returns the log impact. */
-double mkt_model__flow(struct mkt_model *m, int leg, double q)
-{
-	double I = mkt_model__impact(m, leg, q);
-
-	if (I == 0)
-		return 0.0;
-	*(leg ? &m->y : &m->x) += I;
-	m->qm[leg] += q;
-	return I;
-}
-
-/* The memory decays; the transient share (1 - permanent) of the impact it
- * carried reverts, so a wick can retrace when forced flow stops. */
-static void decay_transient(struct mkt_model *m)
-{
-	double keep = 1.0 - m->p->impact_permanent;
-
-	for (int leg = 0; leg < 2; leg++) {
-		double before, q = m->qm[leg] * m->jdecay;
-		if (m->qm[leg] == 0)
-			continue;
-		before = impact_f(m, m->qm[leg]);
-		*(leg ? &m->y : &m->x) -= keep * (before - impact_f(m, q));
-		m->qm[leg] = q;
-	}
-}
-
 /* ---- flows ------------------------------------------------------------------ */
 
 /* Dealer delta hedge: target H* = -Delta_dealer; re-hedge when the drift
@@ -189,7 +96,7 @@ static void dealer_hedge(struct mkt_model *m)
 	bool due = p->hedge_every_ticks > 0 && m->tick % p->hedge_every_ticks == 0;
 
 	m->hedge_usd = 0;
-	if (p->dealer_mode != MKT_DEALER_DISCRETE || m->book_lines == 0)
+	if (p->dealer_mode != MKT_DEALER_DISCRETE || m->book_lines == 0 || !p->on.dealers)
 		return;
 	if (!due && fabs(drift) * S <= p->hedge_band_usd)
 		return;
@@ -223,24 +130,54 @@ static void shock_flows(struct mkt_model *m, int64_t t)
  * 1 - 2^{-dt/h} of the gap per tick) and limited capital, which they recycle
  * as their positions converge (unwind half-life). They size the trade so its
  * perp-leg impact closes half the wanted move (the spot leg does the rest).
- * Fair basis: He & Manela F/S = kappa/(kappa - (r - q)) plus the premium. */
+ * Half their capital is funded like the market makers' and shrinks with
+ * their participation (funding liquidity: Brunnermeier & Pedersen 2009; limits
+ * of arbitrage: Shleifer & Vishny 1997), so in a cascade the perp can trade
+ * at a discount. Fair basis: He & Manela F/S = kappa/(kappa - (r - q)) plus
+ * the premium. */
 static void arbitrage(struct mkt_model *m)
 {
 	const struct mkt_params *p = m->p;
 	double dev = (m->y - m->x) - m->basis_fair, want, q, pos;
+	double cap = p->arb_capital_usd * (0.5 + 0.5 * m->mm);
 
 	m->arb_pos *= m->arb_unwind;
-	if (!p->feedback || dev == 0 || m->vstatus[m->perp_venue] == MKT_VENUE_DOWN)
+	if (!p->feedback || !p->on.arbitrage || dev == 0 ||
+	    m->vstatus[m->perp_venue] == MKT_VENUE_DOWN)
 		return;
 	want = -0.5 * dev * m->arb_frac; /* log move wanted on the perp leg */
 	q = mkt_model__invert_impact(m, 1, want); /* USD on the perp, + buys */
 	pos = m->arb_pos - q; /* arb position: + short perp / long spot */
-	pos = pos > p->arb_capital_usd ? p->arb_capital_usd
-	      : pos < -p->arb_capital_usd ? -p->arb_capital_usd : pos;
+	if (fabs(pos) > cap && fabs(pos) > fabs(m->arb_pos))
+		pos = fabs(m->arb_pos) > cap ? m->arb_pos : copysign(cap, pos);
 	q = m->arb_pos - pos;
 	m->arb_pos = pos;
 	mkt_model__flow(m, 1, q);
 	mkt_model__flow(m, 0, -q);
+}
+
+/* Value buyers (slow-moving capital: Duffie 2010; the "value investors" of
+ * Brunnermeier & Pedersen 2009): capital that buys spot once the index
+ * trades more than `value_discount` below its anchor (an EWMA of the log
+ * index with a half-life of days), deploying a share 1 - e^{-dt/deploy} of
+ * what is left per tick, in proportion to the excess discount (full at
+ * twice the threshold). The recovery's size comes from their capital and
+ * the book they buy into. */
+static void value_buyers(struct mkt_model *m)
+{
+	const struct mkt_params *p = m->p;
+	double disc, w, q;
+
+	m->anchor_x = m->anchor_a * m->anchor_x + (1 - m->anchor_a) * log(m->index);
+	if (!p->on.value || m->vb_left <= 0)
+		return;
+	disc = 1 - m->index / exp(m->anchor_x);
+	w = (disc - p->value_discount) / p->value_discount;
+	if (w <= 0)
+		return;
+	q = m->vb_left * m->vb_frac * fmin(1.0, w);
+	m->vb_left -= q;
+	mkt_model__flow(m, 0, q);
 }
 
 /* ---- fundamental ----------------------------------------------------------- */
@@ -363,10 +300,12 @@ void mkt_model__step(struct mkt_model *m)
 	for (int i = 0; i < MKT_ST__COUNT; i++)
 		m->rng[i].tick = (uint64_t)m->tick;
 	schedule(m, t);
-	decay_transient(m);
+	m->flow_tick = 0;
+	mkt_model__resilience(m);
 	dealer_hedge(m);
 	shock_flows(m, t);
 	arbitrage(m);
+	value_buyers(m);
 	xn = fundamental(m, t);
 	df = xn - m->x;
 	m->x = xn;

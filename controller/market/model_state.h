@@ -1,7 +1,9 @@
 /*
  * model_state.h — the model's state, shared by model.c (price engine and
- * step order) and channels.c (venues, liquidations, funding, liquidity,
- * vol and greeks, accounting) and readable by unit tests. Not public.
+ * step order), impact.c (the order books' price impact) and channels.c
+ * (venues, liquidations, funding, liquidity, vol and greeks, accounting),
+ * and readable by unit tests. Not public. Calls go one way:
+ * model.c -> channels.c -> impact.c (and model.c -> impact.c).
  */
 #ifndef FL_MKT_MODEL_STATE_H
 #define FL_MKT_MODEL_STATE_H
@@ -25,6 +27,9 @@ struct mkt_model {
 	struct mkt_rng rng[MKT_ST__COUNT];
 	/* prices: logs of the spot (true, up venues) and perp legs */
 	double x, y, qm[2], jdecay, peak_x, y_pending; /* qm: flow memory, USD */
+	double tr[2];       /* transient log displacement now applied per leg */
+	double flow_tick;   /* net flow of everyone but the market makers this
+			       tick, USD (+ buys): the MMs hold its opposite */
 	double env[MKT_ENV__COUNT];
 	int vstatus[MKT_MAX_VENUES], perp_venue;
 	double vprice[MKT_MAX_VENUES], vslow[MKT_MAX_VENUES];
@@ -36,6 +41,9 @@ struct mkt_model {
 	double arb_pos, arb_frac, arb_unwind;
 	/* liquidity */
 	double mm, mm_decay, depth, bid_depth, ask_depth, spread_bps;
+	double mm_wd_decay, mm_inv, mm_inv_a, flow_ewma, flow_a, mm_cap;
+	/* value buyers */
+	double vb_left, vb_frac, anchor_x, anchor_a;
 	double rv, rv_var, rv_a, ret_ewma, ret_b, sellp;
 	double rv_liq, rv_liq_var; /* winsorized: drives liquidity and IV */
 	/* options and dealers */
@@ -54,6 +62,11 @@ struct mkt_model {
 	int min_i;
 	int64_t min_ticks;
 	double liq_long_units, liq_short_units, liq_units_total;
+	int64_t next_adl_ns;
+	/* outcome statistics */
+	double depth_ew, spread_ew, ew_a, min_depth_ew, max_spread_ew;
+	double *minutes; /* liquidated notional per calendar minute */
+	int nminutes, minute_n;
 	/* funding */
 	double prem_acc, prem_time, f_cur, interval_s;
 	int64_t next_fund_ns;
@@ -61,11 +74,12 @@ struct mkt_model {
 	struct mkt_stats st;
 };
 
-/* channels.c */
-/* model.c: impact of flow q (USD, + buys) on leg 0 (spot) / 1 (perp) */
+/* impact.c: impact of flow q (USD, + buys) on leg 0 (spot) / 1 (perp) */
 double mkt_model__impact(const struct mkt_model *m, int leg, double q_usd);
 double mkt_model__flow(struct mkt_model *m, int leg, double q_usd);
 double mkt_model__invert_impact(const struct mkt_model *m, int leg, double dlog);
+void mkt_model__resilience(struct mkt_model *m);
+/* channels.c */
 void mkt_model__perp_move(struct mkt_model *m, double df);
 void mkt_model__venues(struct mkt_model *m);
 void mkt_model__liquidate(struct mkt_model *m);

@@ -27,7 +27,7 @@ static void defaults_price(struct mkt_params *p)
 	p->jump_rate_per_s = 1.0 / (6 * 3600.0);
 	p->jump_decay_s = 600.0;
 	p->jump_branching = 0.6;
-	p->jump_mean = -0.002;
+	p->jump_mean = 0.0; /* zero-mean jumps: drift is mu, never a side effect */
 	p->jump_sd = 0.004;
 	p->iv_rv_beta = 0.5;
 	p->rv_half_life_s = 900.0;
@@ -52,10 +52,29 @@ static void defaults_dealers_liquidity(struct mkt_params *p)
 	p->mm_gap_sens = 0.1;
 	p->bid_skew = 0.3;
 	p->depth_band = 0.01;
-	p->impact_y = 0.7;
+	p->impact_y = 0.5;
 	p->daily_volume_usd = 2e10;
-	p->impact_permanent = 0.5;
-	p->impact_half_life_s = 600.0;
+	/* permanent impact linear in signed volume, gamma sigma_D q / V_D:
+	 * Almgren, Thum, Hauptmann & Li (2005) fit gamma = 0.314 */
+	p->impact_permanent = 0.3;
+	/* book resilience of minutes: Obizhaeva & Wang (2013); crypto books
+	 * refill over minutes after large trades (Kaiko, 2020-2022) */
+	p->impact_half_life_s = 300.0;
+	p->perp_depth_ratio = 1.0;
+	p->perp_volume_ratio = 1.0;
+	/* withdrawal fast (seconds: HFTs pull quotes, Kirilenko et al. 2017),
+	 * return slow (mm_half_life_s, hours) */
+	p->mm_withdraw_s = 30.0;
+	p->mm_inv_sens = 0.1;
+	p->mm_flow_sens = 0.2;
+	p->mm_capital_usd = 0.0; /* 0: twenty times the base depth */
+	p->mm_unwind_s = 1800.0;
+	p->spread_mm_exp = 1.0;
+	p->value_capital_usd = 0.0; /* no value buyers unless a scenario has them */
+	p->value_discount = 0.10;
+	p->value_deploy_s = 3600.0;
+	p->value_anchor_s = 3 * 86400.0;
+	p->on = (struct mkt_switches){ true, true, true, true, true, true, true };
 }
 
 static void defaults_ladder_perp(struct mkt_params *p)
@@ -70,9 +89,11 @@ static void defaults_ladder_perp(struct mkt_params *p)
 	p->entry_window_s = 7 * 86400.0;
 	p->entry_sigma = 0.5;
 	p->size_sd = 1.0;
-	p->throughput = 0.2;
+	p->throughput = 0.5; /* of the perp bid depth per second */
 	p->max_rounds = 8;
 	p->insurance_usd = 1e8;
+	p->adl_interval_s = 30.0;
+	p->adl_wave_frac = 0.2;
 	p->fund_interest = 0.0001;
 	p->fund_clamp = 0.0005;
 	p->fund_cap = 0.00375;
@@ -84,6 +105,7 @@ static void defaults_ladder_perp(struct mkt_params *p)
 	p->arb_unwind_half_life_s = 3600.0;
 	p->basis_ma_s = 300.0;
 	p->impact_notional_usd = 1e6;
+	p->mark_band = 0.05;
 	p->nvenues = 1;
 	snprintf(p->venues[0].name, MKT_NAME_MAX, "main");
 	p->venues[0].weight = 1.0;

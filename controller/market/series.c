@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "market/model_state.h"
@@ -85,5 +86,96 @@ int mkt_write_series(const struct mkt_params *p, uint64_t seed,
 		mkt_model__step(m);
 	}
 	mkt_model__free(m);
+	return ferror(out) ? -EIO : 0;
+}
+
+int mkt_run_stats(const struct mkt_params *p, uint64_t seed, struct mkt_stats *out)
+{
+	struct mkt_model *m;
+
+	if (!p || !out || mkt_params__check(p, NULL, 0))
+		return -EINVAL;
+	m = mkt_model__new(p, seed);
+	if (!m)
+		return -ENOMEM;
+	while (mkt_model__time_ns(m) < p->duration_ns)
+		mkt_model__step(m);
+	mkt_model__stats(m, out);
+	mkt_model__free(m);
+	return 0;
+}
+
+/* ---- outcome metrics over seeds (faultline model --stats) ------------------ */
+
+#define MAX_SEEDS 64
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct metric {
+	const char *name, *unit;
+	size_t off;
+	double scale;
+};
+
+#define S(f) offsetof(struct mkt_stats, f)
+static const struct metric metrics[] = {
+	{ "drawdown", "%", S(max_drawdown), 100 },
+	{ "liquidations_total", "USD", S(liq_total_usd), 1 },
+	{ "liquidations_long", "USD", S(liq_long_usd), 1 },
+	{ "liquidations_peak_second", "USD", S(liq_peak_s_usd), 1 },
+	{ "liquidations_peak_minute", "USD", S(liq_peak_min_usd), 1 },
+	{ "liquidations_peak_hour", "USD", S(liq_max_hour_usd), 1 },
+	{ "liquidations_peak_hour_units", "units", S(liq_max_hour_units), 1 },
+	{ "adl", "USD", S(adl_usd), 1 },
+	{ "cascade_duration", "s", S(cascade_s), 1 },
+	{ "depth_decline", "%", S(depth_decline), 100 },
+	{ "spread_ratio", "x", S(spread_ratio), 1 },
+	{ "retrace", "%", S(retrace), 100 },
+	{ "min_funding", "%", S(min_funding), 100 },
+	{ "min_basis_ann", "%", S(min_basis_ann), 100 },
+};
+
+static double field(const struct mkt_stats *s, const struct metric *k)
+{
+	return *(const double *)((const char *)s + k->off) * k->scale;
+}
+
+/* One row per metric: median, min and max over the seeds and the seed
+ * spread (max - min) / |median|; then each seed's value. */
+int mkt_write_stats(const struct mkt_params *p, uint64_t seed, int nseeds, FILE *out)
+{
+	struct mkt_stats st[MAX_SEEDS];
+	double v[MAX_SEEDS];
+	int rc;
+
+	if (!p || !out || nseeds < 1 || nseeds > MAX_SEEDS)
+		return -EINVAL;
+	for (int i = 0; i < nseeds; i++)
+		if ((rc = mkt_run_stats(p, seed + (uint64_t)i, &st[i])))
+			return rc;
+	fprintf(out, "# faultline model --stats: seeds %llu..%llu, %.17g h, version %s\n",
+		(unsigned long long)seed, (unsigned long long)(seed + (uint64_t)nseeds - 1),
+		(double)p->duration_ns / 3.6e12, FL_VERSION);
+	fprintf(out, "%-30s %-6s %14s %14s %14s %8s  per seed\n", "metric", "unit",
+		"median", "min", "max", "spread");
+	for (size_t k = 0; k < sizeof(metrics) / sizeof(metrics[0]); k++) {
+		double med, lo, hi;
+		for (int i = 0; i < nseeds; i++)
+			v[i] = field(&st[i], &metrics[k]);
+		qsort(v, (size_t)nseeds, sizeof(double), cmp_dbl);
+		med = nseeds % 2 ? v[nseeds / 2] : 0.5 * (v[nseeds / 2 - 1] + v[nseeds / 2]);
+		lo = v[0], hi = v[nseeds - 1];
+		fprintf(out, "%-30s %-6s %14.6g %14.6g %14.6g %7.1f%% ", metrics[k].name,
+			metrics[k].unit, med, lo, hi,
+			med != 0 ? 100 * (hi - lo) / fabs(med) : 0.0);
+		for (int i = 0; i < nseeds; i++)
+			fprintf(out, " %.6g", field(&st[i], &metrics[k]));
+		fputc('\n', out);
+	}
 	return ferror(out) ? -EIO : 0;
 }

@@ -118,4 +118,11 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 else
   say "redis not installed: redis part skipped"
 fi
+# dates int64 ns cannot hold are ignored (real time), as libfaketime ignores
+# a date mktime cannot represent — never wrapped to another date
+real_y=$(date +%Y)
+for ft in "@0000-01-01 00:00:00" "@2300-01-01 00:00:00" "1600-01-01 00:00:00"; do
+  eq "$(FAKETIME="$ft" LD_PRELOAD="$SHIM" date +%Y)" "$real_y" "year under FAKETIME='$ft'"
+done
+eq "$(FAKETIME="@1700-06-01 00:00:00" LD_PRELOAD="$SHIM" date +%Y)" 1700 "a representable old date"
 say "ok"

@@ -309,6 +309,25 @@ static void faketime_forms(void **state)
 	assert_int_equal(fl__faketime_parse(NULL, &ft), -EINVAL);
 }
 
+/* A date int64 ns cannot hold is ignored (libfaketime ignores what mktime
+ * cannot represent), never wrapped: "@0000-01-01" used to become 1753. */
+static void faketime_out_of_range(void **state)
+{
+	struct fl_faketime ft;
+	int64_t start = 42;
+
+	assert_int_equal(fl__faketime_parse("@0000-01-01 00:00:00", &ft), 0);
+	assert_int_equal(fl__faketime_start(&ft, 0, -62167219200ll, &start), -ERANGE);
+	assert_int_equal(fl__faketime_start(&ft, 0, 10413792000ll, &start), -ERANGE); /* 2300 */
+	assert_int_equal(start, 42);
+	assert_int_equal(fl__faketime_start(&ft, 0, -8000000000ll, &start), 0); /* 1716 */
+	assert_true(start == -8000000000ll * 1000000000ll);
+	assert_int_equal(fl__faketime_parse("+250y", &ft), 0);
+	assert_int_equal(fl__faketime_start(&ft, 1800000000ll * 1000000000ll, 0, &start), -ERANGE);
+	assert_int_equal(fl__faketime_start(&ft, 1000, 0, &start), 0);
+	assert_true(start == 1000 + ft.off_ns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +347,7 @@ int main(void)
 		cmocka_unit_test_setup(linear_and_shift, setup),
 		cmocka_unit_test_setup(saturates, setup),
 		cmocka_unit_test_setup(faketime_forms, setup),
+		cmocka_unit_test_setup(faketime_out_of_range, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
