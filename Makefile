@@ -5,6 +5,7 @@
 #   make test         unit tests (cmocka) + integration tests (real programs)
 #   make bench        benchmarks; results in bench/RESULTS.md
 #   make SAN=address  (or SAN=thread) sanitizer build, in build-address/
+#   make fuzz         libFuzzer harnesses (clang), each run FUZZ_SECONDS (60)
 #
 # Missing build dependencies are installed with apt-get when run as root;
 # otherwise make stops with the exact command to run.
@@ -36,7 +37,7 @@ SHIM_CFLAGS := $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -fPIC \
 SHIM_LDFLAGS := -shared -Wl,--version-script=$(O)/libfaultline.map \
 	-Wl,-z,now -Wl,-z,relro -ldl -lpthread
 
-CTL_LIBS := -lcjson -luring -lm
+CTL_LIBS := -lcjson -luring -lseccomp -lm
 
 SHIM_SRC := $(filter-out shim/libfaultline.map.c,$(wildcard shim/*.c))
 SHIM_OBJ := $(patsubst shim/%.c,$(O)/shim/%.o,$(SHIM_SRC))
@@ -47,12 +48,14 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(patsubst tests/helpers/%.c,$(O)/tests/helpers/%,$(HELPER_SRC))
-EXAMPLE_SRC := $(wildcard examples/*.c)
-EXAMPLE_BIN := $(patsubst examples/%.c,$(O)/examples/%,$(EXAMPLE_SRC))
+# The example wallet stack: one program per file, sharing common.c.
+WALLET_LIB := examples/wallet/common.c
+EXAMPLE_SRC := $(filter-out $(WALLET_LIB),$(wildcard examples/wallet/*.c))
+EXAMPLE_BIN := $(patsubst examples/wallet/%.c,$(O)/examples/wallet/%,$(EXAMPLE_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps drill test unit integration bench clean install
+.PHONY: all deps drill test unit integration bench clean install fuzz
 all: deps $(O)/libfaultline.so $(O)/faultline $(HELPER_BIN) $(EXAMPLE_BIN)
 
 deps:
@@ -69,12 +72,53 @@ $(O)/shim/%.o: shim/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
 
-$(O)/faultline: $(CTL_OBJ)
+# The seccomp supervisor decides with the shim's pure functions.
+SHIM_PURE_OBJ = $(patsubst shim/%.c,$(O)/pure/%.o,$(wildcard shim/pure_*.c))
+$(O)/faultline: $(CTL_OBJ) $(SHIM_PURE_OBJ)
 	$(CC) -o $@ $^ $(LDSAN) $(CTL_LIBS)
+
+$(O)/pure/%.o: shim/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ishim -c -o $@ $<
 
 $(O)/controller/%.o: controller/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# ---- eBPF (bpf/): CO-RE objects, skeletons and vmlinux.h, all generated
+# into $(O)/.output. vmlinux.h comes from this kernel's BTF; CO-RE relocates
+# the objects to whatever kernel loads them. The controller objects that
+# include a skeleton depend on it explicitly.
+BPF_OUT    := $(O)/.output
+BPF_SRC    := $(wildcard bpf/*.bpf.c)
+BPF_SKEL   := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.skel.h,$(BPF_SRC))
+BPF_ARCH   := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BPF_CLANG  ?= clang
+BPFTOOL    ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+CTL_LIBS   += -lbpf
+
+$(BPF_OUT)/vmlinux.h: | deps
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BPF_OUT)/%.bpf.o: bpf/%.bpf.c bpf/fl_bpf.h $(BPF_OUT)/vmlinux.h
+	$(BPF_CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+		-I$(BPF_OUT) -Ibpf -c $< -o $@
+
+$(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name fl_$* > $@.tmp && mv $@.tmp $@
+
+# nr -> name for this architecture, from the C library's <sys/syscall.h>.
+$(BPF_OUT)/syscall_names.h: | deps
+	@mkdir -p $(dir $@)
+	printf '#include <sys/syscall.h>\n' | $(CC) -dM -E - | \
+		sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/[\2] = "\1",/p' > $@.tmp
+	mv $@.tmp $@
+
+$(O)/controller/bpf.o $(O)/controller/bpf_report.o: $(BPF_SKEL) $(BPF_OUT)/syscall_names.h
+$(O)/controller/bpf.o $(O)/controller/bpf_report.o: CFLAGS += -I$(BPF_OUT) -Ibpf
+# ---- end eBPF
 
 # Unit tests link the controller's objects (not main) and, for the shim's
 # pure parts, the shim sources that have no interposers (shim/core_*.c).
@@ -88,13 +132,18 @@ $(O)/tests/helpers/%: tests/helpers/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -o $@ $< -lpthread
 
-$(O)/examples/%: examples/%.c | deps
+# Never sanitized: the wallet runs with the shim preloaded (see the shim).
+$(O)/examples/wallet/common.o: $(WALLET_LIB) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -o $@ $< -lpthread
+	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -c -o $@ $<
 
-$(O)/bench/%: bench/%.c $(CTL_LIBOBJ) | deps
+$(O)/examples/wallet/%: examples/wallet/%.c $(O)/examples/wallet/common.o | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ishim -o $@ $< $(CTL_LIBOBJ) $(LDSAN) $(CTL_LIBS) -lpthread
+	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -o $@ $< $(O)/examples/wallet/common.o -lcjson -lpthread -lm
+
+$(O)/bench/%: bench/%.c $(CTL_LIBOBJ) $(SHIM_PURE_OBJ) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ishim -o $@ $< $(CTL_LIBOBJ) $(SHIM_PURE_OBJ) $(LDSAN) $(CTL_LIBS) -lpthread
 
 drill: all
 	@scripts/drill.sh $(O)
@@ -120,6 +169,26 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history
 	install -m 0644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/
 	install -m 0644 scenarios/history/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history/
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): the controller's sources and
+# the shim's pure parts built once with clang for fuzzing, in build-fuzz/.
+FZ := build-fuzz
+FZ_CFLAGS := $(CSTD) -g -O1 $(WARN) -Iinclude -Icontroller -Ishim -MMD -MP \
+	-DFL_VERSION='"$(FL_VERSION)"' -fsanitize=address,undefined -fno-omit-frame-pointer
+FZ_SRC := $(filter-out controller/main.c,$(CTL_SRC)) $(wildcard shim/pure_*.c)
+FZ_OBJ := $(patsubst %.c,$(FZ)/obj/%.o,$(FZ_SRC))
+FZ_BIN := $(patsubst tests/fuzz/%.c,$(FZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FZ)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	clang $(FZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FZ_OBJ)
+	@mkdir -p $(dir $@)
+	clang $(FZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FZ_OBJ) $(CTL_LIBS)
+
+fuzz: $(FZ_BIN)
+	@scripts/fuzz.sh $(FZ)
 
 clean:
 	rm -rf build build-*

@@ -43,13 +43,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "block.h"
 #include "faultline/ctl.h"
 
 #define NOINLINE __attribute__((noinline))
 
-enum kind { K_PIPE, K_FILE, K_SEND, K_RECV, K__COUNT };
-static const char *const kind_name[K__COUNT] = {"read_pipe", "read_file",
-						"send_tcp", "recv_tcp"};
+/* close_fd, connect_ut, open_ut: untargeted calls with the stub only (-s):
+ * close of an fd the stub owns, connect to an address no profile targets,
+ * open of a path under /nosys/ (the stub answers all three without the
+ * kernel). clock_mono: clock_gettime(CLOCK_MONOTONIC), real (vDSO). */
+enum kind { K_PIPE, K_FILE, K_SEND, K_RECV, K_CLOSE, K_CONNECT, K_OPEN, K_CLOCK, K__COUNT };
+static const char *const kind_name[K__COUNT] = {"read_pipe", "read_file", "send_tcp",
+						"recv_tcp", "close_fd", "connect_ut",
+						"open_ut", "clock_mono"};
+#define NOSYS_ONLY ((1u << K_CLOSE) | (1u << K_CONNECT) | (1u << K_OPEN))
+#define NOSYS_OPEN_PATH "/nosys/bench/open_ut" /* bench/nosys/nosys.c answers it */
 
 struct opts {
 	long n;           /* calls per kind */
@@ -62,6 +70,7 @@ struct opts {
 
 struct fds {
 	int pipe_r, pipe_w, file, cli, srv;
+	int ofd, usock; /* -s: the stub's open fd, a socket for connect_ut */
 };
 
 static void die(const char *what)
@@ -105,6 +114,39 @@ NOINLINE static void loop_recv(int fd, char *buf, int n)
 	for (int i = 0; i < n; i++)
 		if (recv(fd, buf, 1, 0) != 1)
 			die("recv");
+}
+
+NOINLINE static void loop_close(int fd, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (close(fd) != 0)
+			die("close");
+}
+
+/* 127.0.0.3:9: neither the armed/matched (127.0.0.1:*) nor the idle
+ * (127.0.0.2:9) profile targets it */
+NOINLINE static void loop_connect(int fd, int n)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(9),
+				.sin_addr.s_addr = htonl(0x7f000003)};
+	for (int i = 0; i < n; i++)
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+			die("connect");
+}
+
+NOINLINE static void loop_open(int n)
+{
+	for (int i = 0; i < n; i++)
+		if (open(NOSYS_OPEN_PATH, O_RDONLY | O_CLOEXEC) < 0)
+			die("open");
+}
+
+NOINLINE static void loop_clock(int n)
+{
+	struct timespec ts;
+	for (int i = 0; i < n; i++)
+		if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+			die("clock_gettime");
 }
 
 /* ---- set-up ------------------------------------------------------------------ */
@@ -167,6 +209,13 @@ static void make_fds(const struct opts *o, struct fds *f)
 	f->file = nosys_fd(o, f->file);
 	f->cli = nosys_fd(o, f->cli);
 	f->srv = nosys_fd(o, f->srv);
+	f->ofd = f->usock = -1;
+	if (o->nosys) {
+		f->ofd = open(NOSYS_OPEN_PATH, O_RDONLY | O_CLOEXEC);
+		f->usock = nosys_fd(o, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+		if (f->ofd < 0 || f->usock < 0)
+			die("open/socket for the untargeted kinds");
+	}
 }
 
 /* ---- the control block, to wait for the journal to drain ------------------- */
@@ -175,13 +224,10 @@ static struct fl_ctl *map_ctl(void)
 {
 	const char *p = getenv("FAULTLINE_CTL");
 	struct fl_ctl *c;
-	int fd;
 
-	if (!p || !*p || (fd = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+	if (!p || !*p || fl_block_attach(p, 1000, &c) < 0)
 		return NULL;
-	c = mmap(NULL, sizeof(*c), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	return c == MAP_FAILED ? NULL : c;
+	return c;
 }
 
 /* Wait (untimed) until the ring has room for a whole batch. The controller
@@ -221,6 +267,10 @@ static int64_t batch(enum kind k, const struct fds *f, char *buf, int b)
 	case K_FILE: loop_read_file(f->file, buf, b); break;
 	case K_SEND: loop_send(f->cli, buf, b); break;
 	case K_RECV: loop_recv(f->srv, buf, b); break;
+	case K_CLOSE: loop_close(f->ofd, b); break;
+	case K_CONNECT: loop_connect(f->usock, b); break;
+	case K_OPEN: loop_open(b); break;
+	case K_CLOCK: loop_clock(b); break;
 	case K__COUNT: break;
 	}
 	t0 = now_ns() - t0;
@@ -281,7 +331,7 @@ static void report_ctl(const struct opts *o, const struct fl_ctl *c)
 		return;
 	for (uint32_t i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
 		printf("HITS %s %u %llu\n", o->label, i,
-		       (unsigned long long)atomic_load(&c->rules[i].hits));
+		       (unsigned long long)atomic_load(&c->hits[i]));
 	printf("DROPPED %s %llu\n", o->label,
 	       (unsigned long long)atomic_load(&c->journal.dropped));
 }
@@ -301,7 +351,8 @@ static unsigned parse_kinds(const char *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_calls -d DIR [-n CALLS] [-b BATCH] [-l LABEL] [-s] "
-			"[-k read_pipe,read_file,send_tcp,recv_tcp]\n"
+			"[-k read_pipe,read_file,send_tcp,recv_tcp,close_fd,connect_ut,"
+			"open_ut,clock_mono]\n"
 			"  -s  libflbench_nosys.so is preloaded (calls move no data)\n");
 	exit(2);
 }
@@ -335,8 +386,13 @@ int main(int argc, char **argv)
 	c = map_ctl();
 	warm_up(&o, &f);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (o.nosys) { /* one of each, untimed: the fds are classified */
+		loop_close(f.ofd, 1);
+		loop_connect(f.usock, 1);
+		loop_open(1);
+	}
 	for (int k = 0; k < K__COUNT; k++)
-		if (o.kinds & (1u << k))
+		if ((o.kinds & (1u << k)) && (o.nosys || !(NOSYS_ONLY & (1u << k))))
 			run_kind(&o, (enum kind)k, &f, c);
 	report_ctl(&o, c);
 	return 0;

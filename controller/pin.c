@@ -226,7 +226,6 @@ static int add_pinned(struct fl_rule *rules, unsigned *n,
 	q->jitter_ns = 0;
 	q->next = 0;
 	atomic_store(&q->intensity, FL_INTENSITY_ONE);
-	atomic_store(&q->hits, 0);
 	if (prev && !same_counter && orig->fault != FL_FAULT_HOLD) {
 		q->flags |= FL_RF_UNTIL;
 		q->until_target = (uint8_t)prev->target;

@@ -169,6 +169,7 @@ unsigned fl_target_kind_ops(int kind)
 	switch (kind) {
 	case FL_TK_TCP:
 	case FL_TK_UDP:
+		return sock | FL_OPBIT(PACKET);
 	case FL_TK_UNIX:
 		return sock;
 	case FL_TK_PATH:
@@ -179,4 +180,15 @@ unsigned fl_target_kind_ops(int kind)
 	default:
 		return 0;
 	}
+}
+
+/* Here, with the other lookups by name, so that profile_rules.c (which
+ * needs it) does not import from profile.c (which imports it): the loader's
+ * files depend one way, profile.c -> profile_rules.c -> profile_names.c. */
+int fl__profile_target_id(const struct fl_profile *p, const char *name)
+{
+	for (uint32_t i = 1; name && i < p->ntargets; i++)
+		if (strcmp(p->targets[i].name, name) == 0)
+			return (int)i;
+	return 0;
 }

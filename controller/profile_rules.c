@@ -8,7 +8,11 @@
  *                "probability": 0..1,
  *                "note": "...",
  *                "scale": {"signal", "lo", "hi"},    scenarios only
- *                "when_signal": {"signal", "below" | "above"}}   scenarios only
+ *                "when_signal": {"signal", "below" | "above"}},  scenarios only
+ *                "layer": "bpf"}   applied by the eBPF layer, for any binary
+ *                in the cgroup: connect error (cgroup/connect4/6) and packet
+ *                drop (implied for op "packet"); "probability" is the only
+ *                condition it takes
  *   clock rule: {"clock": "realtime" | "monotonic" | "boottime",
  *                "fault": offset | drift | freeze | jump, params...,
  *                "window_ms": [from, to], "note": "..."}
@@ -19,6 +23,7 @@
  *     reset: none   stale: window_ms, or ms on a socket target
  *     offset ms   drift ppm (> -1e6)   freeze: none, needs window_ms
  *     jump ms (applied at the window's start), needs window_ms
+ *     drop: none (op "packet": "probability" of losing each packet)
  *   A monotonic or boottime clock never goes backwards: offset >= 0 and
  *   permanent (no window), jump > 0; drift > -1e6 ppm on every clock.
  *
@@ -71,7 +76,7 @@ static const struct {
 static const char *const op_rule_keys[] = {
 	"target", "op", "fault", "nth", "window_ms", "probability", "note",
 	"scale", "when_signal", "ms", "jitter_ms", "errno", "bytes", "until",
-	"max_ms", "ppm", NULL,
+	"max_ms", "ppm", "layer", NULL,
 };
 static const char *const clock_rule_keys[] = {
 	"clock", "fault", "window_ms", "note", "ms", "jitter_ms", "errno",
@@ -214,7 +219,7 @@ static int lookup_op(struct rctx *x, const cJSON *obj, const char *path, int t)
 	if (op < 0) {
 		fl_jerr(x->c, kp.s, "expected one of %s; got \"%.64s\"",
 			names_of(list, sizeof(list), fl_op_name, FL_OP__COUNT,
-				 FL_OPS_ALL, " "), name);
+				 FL_OPS_ALL | FL_OPBIT(PACKET), " "), name);
 		return 0;
 	}
 	if (t && kops && !((kops >> op) & 1u))
@@ -618,6 +623,38 @@ static void stale_checks(struct rctx *x)
 			"not allowed with window_ms: a stale window ends at its end");
 }
 
+/* "layer": "bpf", implied by op "packet": what the eBPF injectors can do. */
+static void kernel_checks(struct rctx *x)
+{
+	static const char *const no[] = { "nth", "window_ms", "scale", "when_signal" };
+	const char *l = get_str(x->c, x->r, x->path, "layer", false);
+	struct fl_rule *r = x->rule;
+	struct fl_jpath kp;
+
+	if (l && strcmp(l, "bpf"))
+		fl_jerr(x->c, fl_jpath_key(&kp, x->path, "layer"), "expected \"bpf\" "
+			"(the only layer a rule names; the others follow --mode); "
+			"got \"%.32s\"", l);
+	if (!l && r->op != FL_OP_PACKET)
+		return;
+	r->flags |= FL_RF_KERNEL;
+	if (!(r->op == FL_OP_CONNECT && r->fault == FL_FAULT_ERROR) &&
+	    !(r->op == FL_OP_PACKET && r->fault == FL_FAULT_DROP) && r->op && r->fault &&
+	    fl_fault_valid_for_op(r->fault, r->op)) /* else said already */
+		fl_jerr(x->c, fl_jpath_key(&kp, x->path, "layer"), "the bpf layer "
+			"does connect error and packet drop; got %s %s",
+			fl_op_name(r->op), fl_fault_name(r->fault));
+	if (r->target && r->target < x->p->ntargets &&
+	    x->p->targets[r->target].kind != FL_TK_TCP &&
+	    x->p->targets[r->target].kind != FL_TK_UDP)
+		fl_jerr(x->c, fl_jpath_key(&kp, x->path, "target"), "the bpf layer "
+			"needs a tcp or udp target");
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (has(x->r, no[i]))
+			fl_jerr(x->c, fl_jpath_key(&kp, x->path, no[i]), "not supported "
+				"by the bpf layer (\"probability\" is)");
+}
+
 static void op_rule(struct rctx *x)
 {
 	int t, f;
@@ -633,6 +670,7 @@ static void op_rule(struct rctx *x)
 	if (f == FL_FAULT_STALE)
 		stale_checks(x);
 	rule_bindings(x);
+	kernel_checks(x);
 }
 
 /* A monotonic or boottime clock must never go backwards. */
@@ -694,7 +732,6 @@ static void parse_rule(struct fl_jctx *c, struct fl_profile *p, const cJSON *r, 
 	};
 
 	atomic_init(&x.rule->intensity, FL_INTENSITY_ONE);
-	atomic_init(&x.rule->hits, 0);
 	x.rule->prob_thresh = UINT64_MAX;
 	if (!cJSON_IsObject(r))
 		fl_jerr(c, x.path, "expected an object (a rule); got %s", fl_json_type(r));

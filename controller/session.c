@@ -31,11 +31,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "block.h"
+#include "bpf.h"
 #include "ticker.h"
 #include "loop.h"
+#include "observe.h"
+#include "mode.h"
 #include "profile.h"
 #include "pin.h"
+#include "reach.h"
 #include "session.h"
 #include "snapshot.h"
 #include "ticker.h"
@@ -50,13 +54,14 @@ static const int handled_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 
 struct sess {
 	const struct fl_run_opts *o;
+	struct fl_bpf *bpf;
 	struct fl_profile prof;
 	bool has_prof;
 	uint64_t seed;
 	const char *seed_src;
 	struct fl_user user;
 	char shim[PATH_MAX];
-	struct fl_ctlh h;
+	struct fl_block h;
 	struct fl_timeline tl;
 	struct fl_ticker tk;
 	bool has_tk;
@@ -77,7 +82,10 @@ struct sess {
 	bool ended;         /* faults over (abort, end of drill) */
 	char why[64];       /* why the drill ended early */
 	int exit_code;
+	struct fl_obs *obs;  /* events, market socket, budgets, metrics (observe.h) */
+	struct fl_layer layer; /* shim, seccomp supervisor or both (mode.h) */
 	bool pin_forced;    /* --pin-force let another profile's timeline in */
+	struct fl_reach reach; /* did the faults reach the command (run only) */
 };
 
 static void sess_init(struct sess *s, const struct fl_run_opts *o)
@@ -87,7 +95,7 @@ static void sess_init(struct sess *s, const struct fl_run_opts *o)
 	s->sfd = -1;
 	s->pid = -1;
 	s->pidfd = -1;
-	fl_ctl_handle_init(&s->h);
+	fl_block_init(&s->h);
 	for (int i = 0; i < _NSIG; i++)
 		s->oldact[i].sa_handler = SIG_ERR; /* "not saved" */
 }
@@ -179,6 +187,20 @@ static int prepare(struct sess *s)
 			"set FAULTLINE_SHIM\n", strerror(-err));
 		return err;
 	}
+	if (is_run(s) && (err = fl_reach_prepare(&s->reach, o->cmd,
+						 s->has_prof && s->prof.nrules > 0,
+						 &s->user, s->shim, sizeof(s->shim))) < 0)
+		return err;
+	return 0;
+}
+
+/* After every check that can refuse the run: a refused run never touches
+ * the -o file (it may be the live timeline of the run that refused it). */
+static int open_timeline(struct sess *s)
+{
+	const struct fl_run_opts *o = s->o;
+	int err;
+
 	if (o->timeline && (err = fl_timeline_open(&s->tl, o->timeline,
 						   s->has_prof ? &s->prof : NULL)) < 0) {
 		fprintf(stderr, "faultline: %s: %s\n", o->timeline, strerror(-err));
@@ -191,17 +213,13 @@ static int prepare(struct sess *s)
 
 static int make_block(struct sess *s)
 {
-	struct fl_ctl_owner ow = { geteuid(), getegid(), false };
+	struct fl_block_owner ow = { geteuid(), getegid(), false };
 	int err;
 
 	if (s->user.set)
-		ow = (struct fl_ctl_owner){ s->user.uid, s->user.gid, true };
-	err = s->o->ctl ? fl_ctl_create(s->o->ctl, &ow, s->seed, &s->h)
-			: fl_ctl_create_private(&ow, s->seed, &s->h);
-	if (err == -EEXIST)
-		fprintf(stderr, "faultline: %s: in use by a live controller, or "
-			"not a faultline control block\n", s->o->ctl);
-	else if (err < 0)
+		ow = (struct fl_block_owner){ s->user.uid, s->user.gid, true };
+	err = fl_block_create(s->o->ctl, &ow, s->seed, &s->h);
+	if (err < 0)
 		fprintf(stderr, "faultline: cannot create the control block%s%s: %s\n",
 			s->o->ctl ? " " : "", s->o->ctl ? s->o->ctl : "", strerror(-err));
 	if (err < 0)
@@ -225,8 +243,11 @@ static int make_block(struct sess *s)
 		}
 		s->has_tk = true;
 	}
-	err = fl_ctl_activate(&s->h);
-	if (err < 0)
+	err = fl_block_activate(&s->h);
+	if (err == -EEXIST)
+		fprintf(stderr, "faultline: %s: in use by a live controller, or "
+			"not a faultline control socket\n", s->o->ctl ? s->o->ctl : "control socket");
+	else if (err < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->h.path[0] ? s->h.path :
 			(s->o->ctl ? s->o->ctl : "control block"), strerror(-err));
 	return err;
@@ -236,7 +257,10 @@ static int make_block(struct sess *s)
 
 static void on_jrec(const struct fl_jrec *r, void *arg)
 {
-	fl_timeline_jrec(arg, r);
+	struct sess *s = arg;
+
+	fl_timeline_jrec(&s->tl, r);
+	fl_obs_jrec(s->obs, r);
 }
 
 /* Drain in chunks, beating between them: a burst of records must not make
@@ -246,12 +270,12 @@ static void drain_journal(struct sess *s, int64_t now, unsigned max)
 	unsigned n = 0, got;
 
 	do {
-		got = fl_ctl_drain(s->h.ctl, &s->jd, now, DRAIN_CHUNK,
-				   on_jrec, &s->tl);
+		got = fl_block_drain(s->h.ctl, &s->jd, now, DRAIN_CHUNK,
+				   on_jrec, s);
 		n += got;
 		if (got == DRAIN_CHUNK) {
 			now = fl_now_mono();
-			fl_ctl_beat(s->h.ctl, now);
+			fl_block_beat(s->h.ctl, now);
 		}
 	} while (got == DRAIN_CHUNK && n < max);
 }
@@ -264,7 +288,8 @@ static void end_faults(struct sess *s, enum fl_state st, const char *type,
 		return;
 	s->ended = true;
 	snprintf(s->why, sizeof(s->why), "%s", why);
-	fl_ctl_set_state(s->h.ctl, st);
+	fl_block_set_state(s->h.ctl, st);
+	fl_layer_release(&s->layer);
 	fl_timeline_event(&s->tl, type, run_ns(s, fl_now_mono()), why);
 	if (s->tick_timer > 0)
 		fl_loop_timer_del(s->loop, s->tick_timer);
@@ -280,7 +305,7 @@ static bool over_budget(const struct sess *s)
 	if (!s->has_prof || s->prof.budget_max_faults < 0)
 		return false;
 	for (unsigned i = 0; i < s->h.ctl->hdr.nrules && i < FL_MAX_RULES; i++)
-		hits += atomic_load(&s->h.ctl->rules[i].hits);
+		hits += atomic_load(&s->h.ctl->hits[i]);
 	return (double)hits >= s->prof.budget_max_faults;
 }
 
@@ -291,26 +316,37 @@ static void on_beat(struct fl_loop *l, long long id, void *arg)
 	struct sess *s = arg;
 	int64_t now = fl_loop_now(l);
 
-	fl_ctl_beat(s->h.ctl, now);
+	fl_block_beat(s->h.ctl, now);
 	fl_snap_poll(&s->snap, s->h.ctl, run_ns(s, now));
-	if (!s->ended && over_budget(s))
+	fl_bpf_poll(s->bpf, &s->tl, s->h.ctl, run_ns(s, now));
+	if (!s->ended && over_budget(s)) {
 		end_faults(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
-	if (!s->ended && fl_ctl_state(s->h.ctl) != FL_STATE_ACTIVE) {
+		fl_obs_faults_spent(s->obs, run_ns(s, now));
+	}
+	if (!s->ended && fl_block_state(s->h.ctl) != FL_STATE_ACTIVE) {
 		/* `faultline abort` (or someone with the file) ended it. */
 		end_faults(s, FL_STATE_ABORTED, "abort", "faultline abort");
 		if (!is_run(s))
 			fl_loop_stop(l);
 	}
 	drain_journal(s, now, DRAIN_MAX);
+	if (is_run(s))
+		fl_reach_poll(&s->reach, s->tl.attaches, now, stderr);
 	if (s->tick_in_beat)
 		tick_work(s, l);
+	fl_obs_beat(s->obs, run_ns(s, now));
 }
 
 /* Step every tick that is due. */
 static void tick_work(struct sess *s, struct fl_loop *l)
 {
-	if (s->ended || s->tick_over ||
-	    !fl_ticker_advance(&s->tk, run_ns(s, fl_loop_now(l)), &s->tl))
+	bool over;
+
+	if (s->ended || s->tick_over)
+		return;
+	over = fl_ticker_advance(&s->tk, run_ns(s, fl_loop_now(l)), &s->tl);
+	fl_obs_tick(s->obs, run_ns(s, fl_loop_now(l)));
+	if (!over)
 		return;
 	/* Scenario over. A drill ends with it; a command keeps running with
 	 * the last intensities. */
@@ -406,23 +442,34 @@ static int setup_signals(struct sess *s)
 
 static int spawn_cmd(struct sess *s)
 {
-	char **env = fl_env_build(s->shim, s->h.path);
 	struct fl_spawn sp = {
-		.argv = s->o->cmd, .envp = env, .user = &s->user,
+		.argv = s->o->cmd, .user = &s->user,
 		.mask = &s->oldmask, .old_act = s->oldact, .nold_act = _NSIG,
+		.cgroup_procs = fl_bpf_cgroup_procs(s->bpf),
 	};
+	bool preload = fl_layer_spawn(&s->layer, &sp);
+	char **env = fl_env_build(preload ? s->shim : NULL, s->h.path);
 	enum fl_spawn_stage stage;
 	int err;
 
-	if (!env)
+	if (!env || fl_obs_env(s->obs, &env) < 0) {
+		fl_env__free(env);
 		return -ENOMEM;
+	}
+	sp.envp = env; /* fl_obs_env made a new array */
 	err = fl_spawn(&sp, &s->pid, &stage);
 	fl_env__free(env);
 	if (err < 0) {
 		fprintf(stderr, "faultline: %s: %s%s\n", s->o->cmd[0],
-			stage == FL_SPAWN_SETUP ? "cannot switch user: " : "",
+			stage == FL_SPAWN_SETUP ? "cannot switch user: " :
+			stage == FL_SPAWN_CGROUP ? "cannot join its cgroup: " : "",
 			strerror(-err));
 		s->exit_code = fl_spawn_exit_code(stage, err);
+		return err;
+	}
+	fl_reach_spawned(&s->reach, s->pid, fl_now_mono());
+	if ((err = fl_layer_start(&s->layer, s->loop, s->h.ctl)) < 0) {
+		fprintf(stderr, "faultline: seccomp supervisor: %s\n", strerror(-err));
 		return err;
 	}
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
@@ -443,14 +490,33 @@ static void write_start(struct sess *s)
 		.pid = s->pid,
 		.epoch_real_ns = s->h.ctl->hdr.epoch_real_ns,
 		.speed = s->o->speed,
+		.layer = is_run(s) ? fl_mode_name(s->layer.mode) : NULL,
+		.layer_reason = is_run(s) ? s->layer.why : NULL,
 		.pin = s->o->pin,
 		.pin_force = s->o->pin_force,
 		.pin_forced = s->pin_forced,
 	};
 
 	fl_timeline_start(&s->tl, &st);
+	fl_bpf_start(s->bpf, &s->tl);
 	if (s->has_tk)
 		fl_ticker_record(&s->tk, &s->tl);
+	fl_obs_started(s->obs);
+}
+
+static int open_obs(struct sess *s)
+{
+	struct fl_obs_opts oo = {
+		.ctl_path = s->h.path, .events_path = s->o->events,
+		.metrics_addr = s->o->metrics, .market = s->has_tk,
+		.status = isatty(2), .quiet = s->o->quiet, .chown = s->user.set,
+		.uid = s->user.uid, .gid = s->user.gid, .speed = s->o->speed,
+		.p = s->has_prof ? &s->prof : NULL, .tl = &s->tl, .ctl = s->h.ctl,
+		.tk = s->has_tk ? &s->tk : NULL,
+	};
+	int err = fl_obs_open(&oo, &s->obs);
+
+	return err < 0 ? err : fl_obs_add_to_loop(s->obs, s->loop);
 }
 
 static int setup_timers(struct sess *s)
@@ -484,6 +550,36 @@ static int setup_timers(struct sess *s)
 	return 0;
 }
 
+/* The eBPF layer (bpf.h): kernel records per tick, or per second. */
+static int open_bpf(struct sess *s)
+{
+	int64_t per = s->has_tk ? fl_ticker_period_ns(&s->tk) : 0;
+	struct fl_bpf_opts bo = {
+		.p = s->has_prof ? &s->prof : NULL, .run = is_run(s),
+		.cgroup = s->o->cgroup, .off = s->o->no_bpf, .quiet = s->o->quiet,
+		.period_ns = per > 0 && per < 100000000 ? 100000000 : per,
+	};
+
+	return fl_bpf_open(&s->bpf, &bo);
+}
+
+/* Which layer reaches CMD (mode.h); a rule it cannot serve stops here,
+ * before CMD starts. */
+static int layer_setup(struct sess *s)
+{
+	char err[1024];
+	int r;
+
+	fl_layer_choose(&s->layer, (enum fl_mode)s->o->mode, s->o->cmd,
+			s->user.set ? s->user.uid : geteuid(),
+			s->user.set ? s->user.gid : getegid(), s->o->verbose);
+	r = fl_layer_prepare(&s->layer, s->h.ctl, s->o->verbose, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "faultline: %s: %s\n", s->o->profile ? s->o->profile
+			: "profile", err);
+	return r;
+}
+
 static int start_cmd(struct sess *s)
 {
 	int err = fl_loop_new(&s->loop);
@@ -496,6 +592,12 @@ static int start_cmd(struct sess *s)
 		fprintf(stderr, "faultline: signals: %s\n", strerror(-err));
 		return err;
 	}
+	if ((err = fl_block_serve(&s->h, s->loop)) < 0) {
+		fprintf(stderr, "faultline: %s: %s\n", s->h.path, strerror(-err));
+		return err;
+	}
+	if ((err = open_obs(s)) < 0)
+		return err;
 	if (is_run(s) && (err = spawn_cmd(s)) < 0) {
 		if (!s->exit_code)
 			fprintf(stderr, "faultline: cannot watch the command: %s\n",
@@ -541,7 +643,8 @@ static void finish(struct sess *s)
 	if (!s->h.ctl)
 		return;
 	drain_journal(s, fl_now_mono(), 2 * FL_JOURNAL_SLOTS);
-	fl_ctl_set_state(s->h.ctl, FL_STATE_DONE);
+	fl_block_set_state(s->h.ctl, FL_STATE_DONE);
+	fl_bpf_final(s->bpf, &s->tl, s->h.ctl, run_ns(s, fl_now_mono()));
 	if (s->child_done) {
 		fl_timeline_exit(&s->tl, WIFEXITED(s->wstatus) ? WEXITSTATUS(s->wstatus) : -1,
 				 WIFSIGNALED(s->wstatus) ? WTERMSIG(s->wstatus) : 0);
@@ -550,11 +653,18 @@ static void finish(struct sess *s)
 		fl_timeline_exit(&s->tl, s->exit_code, 0);
 	}
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
+	fl_obs_finish(s->obs, run_ns(s, fl_now_mono()), &sum);
+	sum.rule_extra = fl_bpf_summary_rule;
+	sum.rule_extra_arg = s->bpf;
+	if (is_run(s) && s->child_done)
+		sum.unreached = fl_reach_end(&s->reach, s->tl.attaches, stderr);
 	fl_timeline_summary(&s->tl, &sum);
 	cmd_tail(s, tail, sizeof(tail));
 	/* A command that never ran has had its error said already. */
 	if (!s->o->timeline && !s->o->quiet && (s->child_done || !is_run(s)))
 		fl_timeline_summary_line(stderr, &sum, tail);
+	if (!s->o->quiet && (s->child_done || !is_run(s)))
+		fl_timeline_unfired_line(stderr, &sum, s->has_prof ? &s->prof : NULL);
 	err = fl_timeline_close(&s->tl);
 	if (err < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->o->timeline, strerror(-err));
@@ -564,7 +674,11 @@ static void sess_free(struct sess *s)
 {
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
-	fl_ctl_close(&s->h);
+	fl_obs_close(s->obs);
+	fl_bpf_close(s->bpf);
+	fl_layer_fini(&s->layer);
+	fl_block_close(&s->h);
+	fl_reach_free(&s->reach);
 	fl_snap_free(&s->snap);
 	fl_timeline_close(&s->tl);
 	if (s->has_tk)
@@ -597,6 +711,14 @@ int fl_run_main(const struct fl_run_opts *o)
 		err = prepare(s);
 	if (!err)
 		err = make_block(s);
+	if (!err && is_run(s))
+		err = layer_setup(s);
+	/* "no process attached" means something only when the shim is the layer */
+	s->reach.preload = s->layer.mode == FL_MODE_PRELOAD;
+	if (!err)
+		err = open_timeline(s);
+	if (!err)
+		err = open_bpf(s);
 	if (!err)
 		err = start_cmd(s);
 	if (!err && (err = fl_loop_run(s->loop)) < 0)
@@ -605,6 +727,7 @@ int fl_run_main(const struct fl_run_opts *o)
 	rc = s->exit_code ? s->exit_code : err < 0 ? FL_EXIT_FAIL : 0;
 	if (!is_run(s) && err == 0)
 		rc = 0;
+	rc = fl_obs_verdict(s->obs, rc);
 	sess_free(s);
 	free(s);
 	return rc;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,15 +137,23 @@ struct fl__spawn_msg {
 	int err;
 };
 
-/* In the child: only async-signal-safe calls from here to exec. */
-static void child_setup(const struct fl_spawn *s, int wfd)
+/* In the child: only async-signal-safe calls from here to exec. A failure
+ * is stored in `shm`, not written to the pipe: once a seccomp filter is
+ * installed (child_hook) a write(2) could be notified to a listener that
+ * nobody serves yet. */
+static void child_setup(const struct fl_spawn *s, struct fl__spawn_msg *shm)
 {
-	struct fl__spawn_msg m = { FL_SPAWN_SETUP, 0 };
+	struct fl__spawn_msg m = { FL_SPAWN_CGROUP, 0 };
 
+	if (s->cgroup_procs && write(*s->cgroup_procs, "0", 1) != 1)
+		goto fail;
+	m.stage = FL_SPAWN_SETUP;
 	for (int sig = 1; s->old_act && sig < s->nold_act; sig++)
 		if (s->old_act[sig].sa_handler != SIG_ERR)
 			sigaction(sig, &s->old_act[sig], NULL);
 	if (s->mask && sigprocmask(SIG_SETMASK, s->mask, NULL) < 0)
+		goto fail;
+	if (s->child_hook && (errno = -s->child_hook(s->hook_arg)) != 0)
 		goto fail;
 	if (s->user && s->user->set &&
 	    (setgroups((size_t)s->user->ngroups, s->user->groups) < 0 ||
@@ -154,38 +163,53 @@ static void child_setup(const struct fl_spawn *s, int wfd)
 	execvpe(s->argv[0], s->argv, s->envp);
 fail:
 	m.err = errno;
-	while (write(wfd, &m, sizeof(m)) < 0 && errno == EINTR)
-		;
+	*shm = m;
 	_exit(m.stage == FL_SPAWN_EXEC && m.err == ENOENT ? FL_EXIT_NOTFOUND
 							 : FL_EXIT_NOEXEC);
 }
 
 int fl_spawn(const struct fl_spawn *s, pid_t *pid, enum fl_spawn_stage *stage)
 {
-	struct fl__spawn_msg m = { 0, 0 };
-	int p[2];
-	ssize_t n;
+	struct fl__spawn_msg m = { 0, 0 }, *shm;
+	int p[2], err;
+	char b;
 
 	*stage = FL_SPAWN_FORK;
 	*pid = -1;
-	if (pipe2(p, O_CLOEXEC) < 0)
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED)
 		return -errno;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		err = -errno;
+		munmap(shm, sizeof(*shm));
+		return err;
+	}
 	*pid = fork();
 	if (*pid < 0) {
-		int err = -errno;
-
+		err = -errno;
 		close(p[0]);
 		close(p[1]);
+		munmap(shm, sizeof(*shm));
 		return err;
 	}
 	if (*pid == 0)
-		child_setup(s, p[1]);
+		child_setup(s, shm);
 	close(p[1]);
-	/* EOF: the exec closed the pipe, the program runs. */
-	while ((n = read(p[0], &m, sizeof(m))) < 0 && errno == EINTR)
+	if (s->parent_hook && (err = s->parent_hook(*pid, s->hook_arg)) < 0) {
+		kill(*pid, SIGKILL);
+		*stage = FL_SPAWN_SETUP;
+		m = (struct fl__spawn_msg){ FL_SPAWN_SETUP, -err };
+	}
+	/* EOF: the exec closed the pipe (the program runs) or the child
+	 * exited (its failure is in shm). */
+	while (read(p[0], &b, 1) < 0 && errno == EINTR)
 		;
 	close(p[0]);
-	if (n != (ssize_t)sizeof(m)) {
+	if (!s->parent_hook || *stage != FL_SPAWN_SETUP)
+		m = *shm;
+	munmap(shm, sizeof(*shm));
+	if (m.stage == FL_SPAWN_OK) {
 		*stage = FL_SPAWN_OK;
 		return 0;
 	}

@@ -51,6 +51,7 @@ enum fl_spawn_stage {
 	FL_SPAWN_FORK,  /* pipe/fork in the parent */
 	FL_SPAWN_SETUP, /* the child's set-up (user, signal mask) */
 	FL_SPAWN_EXEC,  /* execvpe */
+	FL_SPAWN_CGROUP,/* joining the cgroup (cgroup_procs) */
 };
 
 struct fl_spawn {
@@ -61,6 +62,15 @@ struct fl_spawn {
 	/* dispositions to restore for these signals (ignored in our parent) */
 	const struct sigaction *old_act; /* indexed by signal number, or NULL */
 	int nold_act;
+	/* an open cgroup.procs the child writes itself to first (bpf.h), or NULL */
+	const int *cgroup_procs;
+	/* optional (the seccomp filter, seccomp_sup.h): child_hook runs in the
+	 * child before the user switch and returns 0 or -errno; parent_hook
+	 * runs in the parent right after fork (0 or -errno: the child is
+	 * killed, stage SETUP). */
+	int (*child_hook)(void *arg);
+	int (*parent_hook)(pid_t pid, void *arg);
+	void *hook_arg;
 };
 
 /* Fork, set the child up and execvpe argv[0]. Returns 0 and *pid once the

@@ -40,7 +40,7 @@ struct fl_ticker {
 double fl_binding_intensity(const struct fl_binding *b, double x);
 
 /* Build the model of scenario p (p->market) with `seed`, compute tick 0's
- * intensities and store them in ctl (call before fl_ctl_activate so the
+ * intensities and store them in ctl (call before fl_block_activate so the
  * first call the shim sees has them). every_ns: scenario ns between tick
  * records, or 0 for the default (every tick up to speed 10, then about ten
  * records per real second). Returns 0, -EINVAL (not a scenario, bad speed)

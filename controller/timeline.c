@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "budgets.h"
+#include "events.h"
 #include "market/market.h" /* FL_VERSION */
 #include "profile.h"
 #include "timeline.h"
@@ -29,7 +31,7 @@
 /* ---- JSON output --------------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static int fl__utf8_len(const unsigned char *s)
+static int utf8_len(const unsigned char *s)
 {
 	int n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
 
@@ -55,7 +57,7 @@ void fl_json_put_str(FILE *f, const char *str)
 			fprintf(f, "\\u%04x", *s++);
 		} else if (*s < 0x80) {
 			fputc(*s++, f);
-		} else if ((n = fl__utf8_len(s)) > 0) {
+		} else if ((n = utf8_len(s)) > 0) {
 			fwrite(s, 1, (size_t)n, f);
 			s += n;
 		} else {
@@ -66,7 +68,7 @@ void fl_json_put_str(FILE *f, const char *str)
 	fputc('"', f);
 }
 
-static void fl__put_str_or_null(FILE *f, const char *s)
+static void put_str_or_null(FILE *f, const char *s)
 {
 	if (s)
 		fl_json_put_str(f, s);
@@ -75,7 +77,7 @@ static void fl__put_str_or_null(FILE *f, const char *s)
 }
 
 /* ns as milliseconds with 3 decimals, exactly. */
-static void fl__put_ms(FILE *f, int64_t ns)
+static void put_ms(FILE *f, int64_t ns)
 {
 	int64_t us = ns / 1000;
 
@@ -83,7 +85,7 @@ static void fl__put_ms(FILE *f, int64_t ns)
 		llabs(us) % 1000);
 }
 
-static void fl__put_num(FILE *f, double v)
+static void put_num(FILE *f, double v)
 {
 	if (isfinite(v))
 		fprintf(f, "%.9g", v);
@@ -91,7 +93,7 @@ static void fl__put_num(FILE *f, double v)
 		fputs("null", f);
 }
 
-static void fl__line_end(struct fl_timeline *tl)
+static void line_end(struct fl_timeline *tl)
 {
 	fputs("}\n", tl->f);
 	if (ferror(tl->f) && !tl->err)
@@ -141,7 +143,7 @@ int fl_timeline_close(struct fl_timeline *tl)
 	return err;
 }
 
-static void fl__put_sha(FILE *f, const char *profile)
+static void put_sha(FILE *f, const char *profile)
 {
 	char hex[65];
 
@@ -159,13 +161,13 @@ void fl_timeline_start(struct fl_timeline *tl, const struct fl_tl_start *s)
 		return;
 	fprintf(f, "{\"type\":\"start\",\"version\":\"%s\",\"abi\":%u,\"mode\":",
 		FL_VERSION, FL_ABI_VERSION);
-	fl__put_str_or_null(f, s->mode);
+	put_str_or_null(f, s->mode);
 	fprintf(f, ",\"seed\":%" PRIu64 ",\"seed_source\":", s->seed);
-	fl__put_str_or_null(f, s->seed_source);
+	put_str_or_null(f, s->seed_source);
 	fputs(",\"profile\":", f);
-	fl__put_str_or_null(f, s->profile);
+	put_str_or_null(f, s->profile);
 	fputs(",\"profile_sha256\":", f);
-	fl__put_sha(f, s->profile);
+	put_sha(f, s->profile);
 	fputs(",\"cmd\":", f);
 	if (s->cmd) {
 		fputc('[', f);
@@ -181,20 +183,26 @@ void fl_timeline_start(struct fl_timeline *tl, const struct fl_tl_start *s)
 	if (s->pid > 0)
 		fprintf(f, "%d", s->pid);
 	fputs(",\"ctl\":", f);
-	fl__put_str_or_null(f, s->ctl);
+	put_str_or_null(f, s->ctl);
 	fputs(",\"speed\":", f);
-	fl__put_num(f, s->speed);
+	put_num(f, s->speed);
 	fprintf(f, ",\"epoch_real_ns\":%lld", (long long)s->epoch_real_ns);
+	if (s->layer) {
+		fputs(",\"layer\":", f);
+		fl_json_put_str(f, s->layer);
+		fputs(",\"layer_reason\":", f);
+		put_str_or_null(f, s->layer_reason);
+	}
 	if (s->pin) {
 		fputs(",\"pin\":", f);
 		fl_json_put_str(f, s->pin);
 		fprintf(f, ",\"pin_force\":%s,\"pin_forced\":%s",
 			s->pin_force ? "true" : "false", s->pin_forced ? "true" : "false");
 	}
-	fl__line_end(tl);
+	line_end(tl);
 }
 
-static const char *fl__jkind_name(int kind)
+static const char *jkind_name(int kind)
 {
 	switch (kind) {
 	case FL_J_FAULT: return "fault";
@@ -206,27 +214,28 @@ static const char *fl__jkind_name(int kind)
 	}
 }
 
-static void fl__count(struct fl_timeline *tl, const struct fl_jrec *r)
+static void count_rec(struct fl_timeline *tl, const struct fl_jrec *r)
 {
 	if (r->kind == FL_J_FAULT) {
 		tl->faults++;
 		if (r->rule < FL_MAX_RULES)
 			tl->per_rule[r->rule]++;
-	} else if (r->kind == FL_J_ATTACH || r->kind == FL_J_OUTCOME) {
+	} else if (r->kind == FL_J_ATTACH || r->kind == FL_J_OUTCOME ||
+		   r->kind == FL_J_REFUSED) {
 		tl->attaches += r->kind == FL_J_ATTACH;
 	} else {
 		tl->gates++;
 	}
 }
 
-static const char *fl__target_name(const struct fl_timeline *tl, unsigned t)
+static const char *target_name(const struct fl_timeline *tl, unsigned t)
 {
 	if (!tl->p || t == 0 || t >= tl->p->ntargets || t >= FL_MAX_TARGETS)
 		return NULL;
 	return tl->p->targets[t].name;
 }
 
-static void fl__put_errno(FILE *f, int err)
+static void put_errno(FILE *f, int err)
 {
 	const char *name = fl_errno_name(err);
 
@@ -244,42 +253,54 @@ void fl_timeline_jrec(struct fl_timeline *tl, const struct fl_jrec *r)
 {
 	FILE *f = tl->f;
 
-	fl__count(tl, r);
+	count_rec(tl, r);
 	if (!f)
 		return;
 	if (r->kind == FL_J_ATTACH) {
 		fputs("{\"type\":\"attach\",\"t_ms\":", f);
-		fl__put_ms(f, r->t_ns);
+		put_ms(f, r->t_ns);
 		fprintf(f, ",\"pid\":%d,\"tid\":%d", (int)r->pid, (int)r->tid);
-		fl__line_end(tl);
+		line_end(tl);
+		return;
+	}
+	if (r->kind == FL_J_REFUSED) {
+		/* a process that refused the plan and passes through */
+		static const char *const why[] = { "?", "header", "stale_ns", "target",
+						   "rule", "errno", "size", "string" };
+		unsigned w = r->err > 0 && r->err < 8 ? (unsigned)r->err : 0;
+		fputs("{\"type\":\"refused\",\"t_ms\":", f);
+		put_ms(f, r->t_ns);
+		fprintf(f, ",\"pid\":%d,\"tid\":%d,\"why\":\"%s\"", (int)r->pid,
+			(int)r->tid, why[w]);
+		line_end(tl);
 		return;
 	}
 	if (r->kind == FL_J_OUTCOME) {
 		/* the end of a fault whose record was written when it began */
 		fputs("{\"type\":\"outcome\",\"t_ms\":", f);
-		fl__put_ms(f, r->t_ns);
+		put_ms(f, r->t_ns);
 		fprintf(f, ",\"pid\":%d,\"tid\":%d,\"rule\":%u,\"nth\":%" PRIu64
 			",\"waited_ms\":", (int)r->pid, (int)r->tid, (unsigned)r->rule, r->nth);
-		fl__put_ms(f, r->value_ns);
+		put_ms(f, r->value_ns);
 		fprintf(f, ",\"ret\":%lld,\"errno\":", (long long)r->ret);
-		fl__put_errno(f, r->err);
-		fl__line_end(tl);
+		put_errno(f, r->err);
+		line_end(tl);
 		return;
 	}
 	fputs("{\"type\":\"fault\",\"t_ms\":", f);
-	fl__put_ms(f, r->t_ns);
+	put_ms(f, r->t_ns);
 	fprintf(f, ",\"pid\":%d,\"tid\":%d,\"rule\":%u,\"target\":", (int)r->pid,
 		(int)r->tid, (unsigned)r->rule);
-	fl__put_str_or_null(f, fl__target_name(tl, r->target));
+	put_str_or_null(f, target_name(tl, r->target));
 	fprintf(f, ",\"op\":\"%s\",\"nth\":%" PRIu64 ",\"fault\":\"%s\",\"value_ms\":",
 		fl_op_name(r->op), r->nth, fl_fault_name(r->fault));
-	fl__put_ms(f, r->value_ns);
+	put_ms(f, r->value_ns);
 	fprintf(f, ",\"ret\":%lld,\"errno\":", (long long)r->ret);
-	fl__put_errno(f, r->err);
-	fprintf(f, ",\"kind\":\"%s\"", fl__jkind_name(r->kind));
+	put_errno(f, r->err);
+	fprintf(f, ",\"kind\":\"%s\"", jkind_name(r->kind));
 	if (tl->p && tl->p->market) /* the market tick whose intensities decided it */
 		fprintf(f, ",\"tick\":%u", (unsigned)r->tick);
-	fl__line_end(tl);
+	line_end(tl);
 }
 
 void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
@@ -292,25 +313,25 @@ void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
 	if (!f)
 		return;
 	fprintf(f, "{\"type\":\"tick\",\"tick\":%" PRIu64 ",\"t_ms\":", tick);
-	fl__put_ms(f, t_ns);
+	put_ms(f, t_ns);
 	if (at_ns >= 0) {
 		fputs(",\"at_ms\":", f);
-		fl__put_ms(f, at_ns);
+		put_ms(f, at_ns);
 	}
 	fputs(",\"signals\":{", f);
 	for (int i = 0; i < nsig; i++) {
 		fputs(i ? "," : "", f);
 		fl_json_put_str(f, names[i]);
 		fputc(':', f);
-		fl__put_num(f, vals[i]);
+		put_num(f, vals[i]);
 	}
 	fputs("},\"intensity\":{", f);
 	for (int i = 0; i < nrules; i++) {
 		fprintf(f, "%s\"%d\":", i ? "," : "", rules[i]);
-		fl__put_num(f, intens[i]);
+		put_num(f, intens[i]);
 	}
 	fputc('}', f);
-	fl__line_end(tl);
+	line_end(tl);
 }
 
 void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
@@ -321,10 +342,21 @@ void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
 	fputs("{\"type\":", tl->f);
 	fl_json_put_str(tl->f, type);
 	fputs(",\"t_ms\":", tl->f);
-	fl__put_ms(tl->f, t_ns);
+	put_ms(tl->f, t_ns);
 	fputs(",\"reason\":", tl->f);
-	fl__put_str_or_null(tl->f, why);
-	fl__line_end(tl);
+	put_str_or_null(tl->f, why);
+	line_end(tl);
+}
+
+void fl_timeline_kernel(struct fl_timeline *tl, int64_t t_ns,
+			void (*body)(FILE *f, void *arg), void *arg)
+{
+	if (!tl->f)
+		return;
+	fputs("{\"type\":\"kernel\",\"t_ms\":", tl->f);
+	put_ms(tl->f, t_ns);
+	body(tl->f, arg);
+	line_end(tl);
 }
 
 void fl_timeline_exit(struct fl_timeline *tl, int status, int sig)
@@ -337,7 +369,86 @@ void fl_timeline_exit(struct fl_timeline *tl, int status, int sig)
 	else
 		fprintf(tl->f, "{\"type\":\"exit\",\"status\":%d,\"signal\":null",
 			status);
-	fl__line_end(tl);
+	line_end(tl);
+}
+
+void fl_timeline_user(struct fl_timeline *tl, int64_t t_ns, int64_t tick,
+		      const struct fl_event *e)
+{
+	FILE *f = tl->f;
+
+	if (!f)
+		return;
+	fprintf(f, "{\"type\":\"%s\",\"t_ms\":", fl_event_type_name(e->type));
+	put_ms(f, t_ns);
+	if (tick >= 0)
+		fprintf(f, ",\"tick\":%lld", (long long)tick);
+	if (e->type != FL_EV_MARK) {
+		fputs(",\"name\":", f);
+		fl_json_put_str(f, e->name);
+	}
+	if (e->type == FL_EV_PROBE || e->type == FL_EV_INVARIANT)
+		fprintf(f, ",\"ok\":%s", e->ok ? "true" : "false");
+	if (e->type == FL_EV_PROBE && isfinite(e->latency_ms)) {
+		fputs(",\"latency_ms\":", f);
+		put_num(f, e->latency_ms);
+	}
+	if (e->type == FL_EV_METRIC) {
+		fputs(",\"value\":", f);
+		put_num(f, e->value);
+	}
+	if (e->type == FL_EV_MARK || (e->type == FL_EV_INVARIANT && e->text[0])) {
+		fputs(e->type == FL_EV_MARK ? ",\"text\":" : ",\"detail\":", f);
+		fl_json_put_str(f, e->text);
+	}
+	if (e->src[0]) {
+		fputs(",\"src\":", f);
+		fl_json_put_str(f, e->src);
+	}
+	line_end(tl);
+}
+
+static void put_limit(FILE *f, bool *first, const char *key, double v)
+{
+	if (v < 0)
+		return;
+	fprintf(f, "%s\"%s\":", *first ? "" : ",", key);
+	put_num(f, v);
+	*first = false;
+}
+
+void fl_timeline_budgets(struct fl_timeline *tl, const struct fl_budget_limits *l,
+			 double shock0_ms, double shock1_ms)
+{
+	FILE *f = tl->f;
+	bool first = true;
+
+	if (!f)
+		return;
+	fputs("{\"type\":\"budgets\",\"limits\":{", f);
+	put_limit(f, &first, "probe_p99_ms", l->probe_p99_ms);
+	put_limit(f, &first, "probe_error_rate", l->probe_error_rate);
+	put_limit(f, &first, "invariant_violations", l->invariant_violations);
+	put_limit(f, &first, "time_to_stable_s", l->time_to_stable_s);
+	put_limit(f, &first, "max_faults", l->max_faults);
+	if (l->nmetric) {
+		fprintf(f, "%s\"metric_max\":{", first ? "" : ",");
+		for (int i = 0; i < l->nmetric; i++) {
+			fputs(i ? "," : "", f);
+			fl_json_put_str(f, l->metric_max[i].name);
+			fputc(':', f);
+			put_num(f, l->metric_max[i].max);
+		}
+		fputc('}', f);
+	}
+	fputs("},\"shock_ms\":", f);
+	if (isfinite(shock0_ms) && isfinite(shock1_ms))
+		fprintf(f, "[%.3f,%.3f]", shock0_ms, shock1_ms);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"window_ms\":%g,\"sustain_windows\":%d", FL_BG_WINDOW_MS,
+		FL_BG_SUSTAIN);
+	line_end(tl);
 }
 
 /* ---- summary --------------------------------------------------------------- */
@@ -348,7 +459,7 @@ void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ct
 	memset(out, 0, sizeof(*out));
 	out->nrules = nrules < FL_MAX_RULES ? nrules : FL_MAX_RULES;
 	for (uint32_t i = 0; i < out->nrules; i++) {
-		uint64_t h = ctl ? atomic_load_explicit(&ctl->rules[i].hits,
+		uint64_t h = ctl ? atomic_load_explicit(&ctl->hits[i],
 							memory_order_relaxed)
 				 : 0;
 
@@ -358,9 +469,57 @@ void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ct
 		out->hits[i] = h > tl->per_rule[i] ? h : tl->per_rule[i];
 		out->faults += out->hits[i];
 	}
+	out->attached = tl->attaches;
 	if (ctl)
 		out->dropped = atomic_load_explicit(&ctl->journal.dropped,
 						    memory_order_relaxed);
+}
+
+static void put_ms_or_null(FILE *f, const char *key, double ms)
+{
+	fprintf(f, ",\"%s\":", key);
+	if (isfinite(ms))
+		fprintf(f, "%.3f", ms);
+	else
+		fputs("null", f);
+}
+
+static void put_verdicts(FILE *f, const struct fl_verdicts *o)
+{
+	fputs(",\"budgets\":[", f);
+	for (int i = 0; i < o->n; i++) {
+		const struct fl_verdict *v = &o->v[i];
+
+		fprintf(f, "%s{\"budget\":", i ? "," : "");
+		fl_json_put_str(f, v->budget);
+		fputs(",\"limit\":", f);
+		put_num(f, v->limit);
+		fputs(",\"measured\":", f);
+		put_num(f, v->measured);
+		fprintf(f, ",\"state\":\"%s\"", v->cap ? "cap" : v->broken ? "broken" : "held");
+		put_ms_or_null(f, "burn_ms", v->burn_ms);
+		put_ms_or_null(f, "broke_ms", v->broke_ms);
+		if (v->note[0]) {
+			fputs(",\"note\":", f);
+			fl_json_put_str(f, v->note);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "],\"broken\":%d", o->nbroken);
+	fputs(",\"first_broken\":", f);
+	put_str_or_null(f, o->first_broken ? o->first_broken->budget : NULL);
+	put_ms_or_null(f, "first_burn_ms", o->first_burn_ms);
+	put_ms_or_null(f, "first_violation_ms", o->first_violation_ms);
+	put_ms_or_null(f, "detect_ms", o->detect_ms);
+	put_ms_or_null(f, "time_to_stable_ms", o->tts_ms);
+	fprintf(f, ",\"never_stable\":%s", o->tts_never ? "true" : "false");
+}
+
+/* Clock rules act on every clock read and count no hits: "never fired"
+ * would be noise for them. */
+static bool is_clock_rule(const struct fl_profile *p, uint32_t i)
+{
+	return p && i < p->nrules && (p->rules[i].flags & FL_RF_CLOCK);
 }
 
 void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
@@ -371,12 +530,29 @@ void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
 		return;
 	fprintf(f, "{\"type\":\"summary\",\"faults\":%" PRIu64 ",\"per_rule\":[",
 		s->faults);
-	for (uint32_t i = 0; i < s->nrules; i++)
-		fprintf(f, "%s{\"rule\":%u,\"hits\":%" PRIu64 "}", i ? "," : "", i,
+	for (uint32_t i = 0; i < s->nrules; i++) {
+		fprintf(f, "%s{\"rule\":%u,\"hits\":%" PRIu64, i ? "," : "", i,
 			s->hits[i]);
-	fprintf(f, "],\"dropped\":%" PRIu64 ",\"ticks\":%" PRIu64, s->dropped,
-		tl->ticks);
-	fl__line_end(tl);
+		if (s->rule_extra)
+			s->rule_extra(f, i, s->rule_extra_arg);
+		fputc('}', f);
+	}
+	fprintf(f, "],\"dropped\":%" PRIu64 ",\"ticks\":%" PRIu64
+		",\"attached\":%" PRIu64 ",\"unreached\":", s->dropped, tl->ticks,
+		s->attached);
+	put_str_or_null(f, s->unreached);
+	fputs(",\"never_fired\":[", f);
+	for (uint32_t i = 0, n = 0; i < s->nrules; i++)
+		if (!s->hits[i] && !is_clock_rule(tl->p, i))
+			fprintf(f, "%s%u", n++ ? "," : "", i);
+	fputc(']', f);
+	if (s->has_events)
+		fprintf(f, ",\"events\":%" PRIu64 ",\"events_malformed\":%" PRIu64
+			",\"events_refused\":%" PRIu64, s->events, s->events_malformed,
+			s->events_refused);
+	if (s->verdicts)
+		put_verdicts(f, s->verdicts);
+	line_end(tl);
 }
 
 void fl_timeline_summary_line(FILE *f, const struct fl_tl_summary *s,
@@ -396,16 +572,34 @@ void fl_timeline_summary_line(FILE *f, const struct fl_tl_summary *s,
 		tail ? tail : "");
 }
 
+void fl_timeline_unfired_line(FILE *f, const struct fl_tl_summary *s,
+			      const struct fl_profile *p)
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < s->nrules; i++) {
+		const struct fl_rule *r = p && i < p->nrules ? &p->rules[i] : NULL;
+
+		if (s->hits[i] || is_clock_rule(p, i))
+			continue;
+		fprintf(f, "%s%u", n++ ? ", " : "faultline: rules that never fired: ", i);
+		if (r)
+			fprintf(f, " (%s %s)", fl_op_name(r->op), fl_fault_name(r->fault));
+	}
+	if (n)
+		fputc('\n', f);
+}
+
 /* ---- SHA-256 (FIPS 180-4) ------------------------------------------------- */
 
-struct fl__sha {
+struct sha_ctx {
 	uint32_t h[8];
 	uint8_t buf[64];
 	size_t nbuf;
 	uint64_t len;
 };
 
-static const uint32_t fl__k[64] = {
+static const uint32_t sha_k[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
 	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
 	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
@@ -421,7 +615,7 @@ static const uint32_t fl__k[64] = {
 
 #define FL__ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void fl__sha_block(uint32_t h[8], const uint8_t *p)
+static void sha_block(uint32_t h[8], const uint8_t *p)
 {
 	uint32_t w[64], v[8];
 
@@ -437,7 +631,7 @@ static void fl__sha_block(uint32_t h[8], const uint8_t *p)
 	for (int i = 0; i < 64; i++) {
 		uint32_t s1 = FL__ROR(v[4], 6) ^ FL__ROR(v[4], 11) ^ FL__ROR(v[4], 25);
 		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-		uint32_t t1 = v[7] + s1 + ch + fl__k[i] + w[i];
+		uint32_t t1 = v[7] + s1 + ch + sha_k[i] + w[i];
 		uint32_t s0 = FL__ROR(v[0], 2) ^ FL__ROR(v[0], 13) ^ FL__ROR(v[0], 22);
 		uint32_t mj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
 
@@ -449,7 +643,7 @@ static void fl__sha_block(uint32_t h[8], const uint8_t *p)
 		h[i] += v[i];
 }
 
-static void fl__sha_init(struct fl__sha *c)
+static void sha_init(struct sha_ctx *c)
 {
 	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
 					0xa54ff53a, 0x510e527f, 0x9b05688c,
@@ -460,7 +654,7 @@ static void fl__sha_init(struct fl__sha *c)
 	c->len = 0;
 }
 
-static void fl__sha_add(struct fl__sha *c, const void *data, size_t n)
+static void sha_add(struct sha_ctx *c, const void *data, size_t n)
 {
 	const uint8_t *p = data;
 
@@ -473,54 +667,54 @@ static void fl__sha_add(struct fl__sha *c, const void *data, size_t n)
 		p += k;
 		n -= k;
 		if (c->nbuf == 64) {
-			fl__sha_block(c->h, c->buf);
+			sha_block(c->h, c->buf);
 			c->nbuf = 0;
 		}
 	}
 }
 
-static void fl__sha_end(struct fl__sha *c, uint8_t out[32])
+static void sha_end(struct sha_ctx *c, uint8_t out[32])
 {
 	uint64_t bits = c->len * 8;
 	uint8_t pad = 0x80, len[8];
 
-	fl__sha_add(c, &pad, 1);
+	sha_add(c, &pad, 1);
 	pad = 0;
 	while (c->nbuf != 56)
-		fl__sha_add(c, &pad, 1);
+		sha_add(c, &pad, 1);
 	for (int i = 0; i < 8; i++)
 		len[i] = (uint8_t)(bits >> (56 - 8 * i));
-	fl__sha_add(c, len, 8);
+	sha_add(c, len, 8);
 	for (int i = 0; i < 32; i++)
 		out[i] = (uint8_t)(c->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
 void fl_sha256(const void *data, size_t len, uint8_t out[32])
 {
-	struct fl__sha c;
+	struct sha_ctx c;
 
-	fl__sha_init(&c);
-	fl__sha_add(&c, data, len);
-	fl__sha_end(&c, out);
+	sha_init(&c);
+	sha_add(&c, data, len);
+	sha_end(&c, out);
 }
 
 int fl_sha256_file(const char *path, char hex[65])
 {
-	struct fl__sha c;
+	struct sha_ctx c;
 	uint8_t buf[8192], md[32];
 	size_t n;
 	FILE *f = fopen(path, "rbe");
 
 	if (!f)
 		return -errno;
-	fl__sha_init(&c);
+	sha_init(&c);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fl__sha_add(&c, buf, n);
+		sha_add(&c, buf, n);
 	n = (size_t)ferror(f);
 	fclose(f);
 	if (n)
 		return -EIO;
-	fl__sha_end(&c, md);
+	sha_end(&c, md);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return 0;

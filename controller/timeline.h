@@ -11,7 +11,19 @@
  *   {"type":"tick", tick, t_ms, signals{}, intensity{}}   scenario ticks
  *   {"type":"abort"|"end"|"error", t_ms, reason}   the drill stopped early
  *   {"type":"exit", status, signal}      the command's end (run only)
- *   {"type":"summary", faults, per_rule[], dropped, ticks}
+ *   {"type":"kernel", t_ms, ...}       the eBPF layer's account (bpf.h)
+ *   {"type":"summary", faults, per_rule[], dropped, ticks, attached,
+ *    unreached, never_fired[]}   attached: processes that attached;
+ *    unreached: why none did although rules exist (run), else null;
+ *    never_fired: the rules with no hit; with an events socket also
+ *    events, events_malformed, events_refused; with budgets budgets[]
+ *    ({budget, limit, measured, state, burn_ms, broke_ms, note}), broken,
+ *    first_broken, first_burn_ms, first_violation_ms, detect_ms,
+ *    time_to_stable_ms, never_stable
+ *   {"type":"probe"|"metric"|"invariant"|"mark", t_ms, tick?, src?, ...}
+ *                                        a program's own records (events.h)
+ *   {"type":"budgets", limits{}, shock_ms, window_ms, sustain_windows}
+ *                                        the budgets in force (budgets.h)
  *
  * The file is created 0600 and line-buffered, so a controller that dies
  * leaves every line it wrote. Without a file (no -o) records are only
@@ -30,6 +42,9 @@
 #include "faultline/ctl.h"
 
 struct fl_profile;
+struct fl_event;
+struct fl_budget_limits;
+struct fl_verdicts;
 
 struct fl_timeline {
 	FILE *f;                     /* NULL: count only */
@@ -52,6 +67,8 @@ struct fl_tl_start {
 	int pid;                 /* the command's pid, 0 = none */
 	int64_t epoch_real_ns;
 	double speed;
+	const char *layer;        /* run: "preload", "seccomp", "both"; NULL */
+	const char *layer_reason; /* why that layer (mode.h) */
 	const char *pin;         /* --pin TIMELINE, or NULL (then no pin keys) */
 	bool pin_force;          /* --pin-force given */
 	bool pin_forced;         /* ... and it was needed: another profile's */
@@ -78,6 +95,18 @@ void fl_timeline_tick(struct fl_timeline *tl, uint64_t tick, int64_t t_ns,
  * signal or `faultline abort`), "end" (duration or scenario over), "error". */
 void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
 		       const char *why);
+/* {"type":"kernel","t_ms":..,<body>}: body writes the members after t_ms,
+ * each starting with a comma. */
+void fl_timeline_kernel(struct fl_timeline *tl, int64_t t_ns,
+			void (*body)(FILE *f, void *arg), void *arg);
+/* A record from FAULTLINE_EVENTS, stamped with the drill clock and the
+ * market tick in force (tick < 0: no market). */
+void fl_timeline_user(struct fl_timeline *tl, int64_t t_ns, int64_t tick,
+		      const struct fl_event *e);
+/* The budgets in force and the shock they measure stability from (drill
+ * ms, NaN: from the faults). */
+void fl_timeline_budgets(struct fl_timeline *tl, const struct fl_budget_limits *l,
+			 double shock0_ms, double shock1_ms);
 /* status: exit code, or -1 when killed by `sig`. */
 void fl_timeline_exit(struct fl_timeline *tl, int status, int sig);
 
@@ -88,6 +117,16 @@ struct fl_tl_summary {
 	uint64_t hits[FL_MAX_RULES];
 	uint64_t faults;
 	uint64_t dropped;
+	uint64_t attached;     /* attach records (filled by summarize) */
+	const char *unreached; /* reach.h's reason, or NULL (set by the caller) */
+	/* optional: more members for per_rule[i] (",\"key\":..."), e.g. the
+	 * kernel's account of the rule (bpf.h) */
+	void (*rule_extra)(FILE *f, uint32_t rule, void *arg);
+	void *rule_extra_arg;
+	/* optional parts (NULL / false: not written) */
+	bool has_events;
+	uint64_t events, events_malformed, events_refused;
+	const struct fl_verdicts *verdicts;
 };
 void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ctl,
 			   uint32_t nrules, struct fl_tl_summary *out);
@@ -96,6 +135,10 @@ void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s);
  * 0 dropped" followed by `tail` (e.g. "; CMD exited 0"), to `f`. */
 void fl_timeline_summary_line(FILE *f, const struct fl_tl_summary *s,
 			      const char *tail);
+/* "faultline: rules that never fired: 0 (recv delay), 2 (...)", to `f`,
+ * or nothing when every rule fired. */
+void fl_timeline_unfired_line(FILE *f, const struct fl_tl_summary *s,
+			      const struct fl_profile *p);
 
 /* SHA-256 of a file's bytes as 64 hex digits. Returns 0 or -errno. */
 int fl_sha256_file(const char *path, char hex[65]);

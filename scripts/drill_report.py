@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Say what happened in a drill.
 
-    drill_report.py TIMELINE WALLET_JSON EXIT_STATUS [FAULTLINE]
+    drill_report.py TIMELINE PROBE_JSONL EXIT_STATUS [FAULTLINE]
 
 From the timeline: the faults injected per rule. For a scenario, also the
 market in market terms — spot path (start, low, end), peak liquidation rate,
@@ -10,7 +10,7 @@ the scenario's main shock: the gap, the outage, the wick). The market series
 comes from `faultline model` with the drill's seed, at full resolution (the
 timeline keeps only some ticks); the drill stepped the same states, and the
 timeline's tick records are checked against it. Then how the wallet fared,
-from its own JSON report.
+from the probe's records (the timeline's, or the probe's own JSON Lines).
 """
 import collections
 import csv
@@ -260,20 +260,53 @@ if market and ticks:
             print("   the program exited at market time %s (drill %.1f s), before the scenario's end (%s)" % (
                 hms(reached_ms / 1000), reached_ms / speed / 1000, hms(duration_s)))
 
-# ---- the wallet -----------------------------------------------------------------
-try:
-    w = json.loads(open(wallet_out).read().strip().splitlines()[-1])
-except (OSError, ValueError, IndexError):
-    w = None
-print("\n-- the wallet (exit status %d)" % rc)
-if w:
-    for k in ("orders", "fills", "settled", "settle_retries", "settle_failed",
-              "venue_timeouts", "feed_stale", "ledger_entries", "ledger_errors"):
-        print("   %-16s %s" % (k, w[k]))
-    print("   worst latency    " + ", ".join("%s %s" % kv for kv in w["worst"].items()))
-    if w.get("venue_timeouts"):
-        print("   (after a venue timeout the wallet drops that order and reopens its venue session)")
-    print("\n   verdict: %s" % ("survived: every fill settled or failed explicitly, ledger consistent"
-                               if w["ok"] else "DID NOT SURVIVE: fills without an outcome"))
+# ---- the wallet, as its users saw it ------------------------------------------
+# The probe's records: in the timeline when the controller took them from
+# FAULTLINE_EVENTS (stamped with t_ms), else the JSON Lines the probe printed.
+recs = []
+for line in open(timeline):
+    r = json.loads(line)
+    if r["type"] in ("probe", "invariant", "metric"):
+        recs.append(r)
+if not recs:
+    try:
+        recs = [json.loads(l) for l in open(wallet_out) if l.startswith("{")]
+    except (OSError, ValueError):
+        recs = []
+print("\n-- the wallet, as the probe's users saw it (exit status %d)" % rc)
+probes = [r for r in recs if r["type"] == "probe"]
+if not probes:
+    print("   (no probe records: the stack did not run)")
+    sys.exit(0)
+by = collections.defaultdict(list)
+for r in probes:
+    by[r["name"]].append(r)
+print("   request   count  failed  p50 ms  p99 ms  max ms")
+for name, rs in sorted(by.items()):
+    lat = sorted(r["latency_ms"] for r in rs)
+    print("   %-8s  %5d  %6d  %6.1f  %6.1f  %6.0f" % (
+        name, len(rs), sum(not r["ok"] for r in rs), lat[len(lat) // 2],
+        lat[int(len(lat) * 0.99)], lat[-1]))
+worst = collections.defaultdict(float)
+for r in recs:
+    if r["type"] == "metric":
+        worst[r["name"]] = max(worst[r["name"]], r["value"])
+if worst:
+    print("   peaks      " + ", ".join("%s %g" % kv for kv in sorted(worst.items())
+                                      if not kv[0].endswith("_total")))
+bad = [r for r in recs if r["type"] == "invariant" and not r["ok"]]
+first = {}
+for r in bad:
+    first.setdefault(r["name"], r)
+print("   invariants")
+for r in recs:
+    if r["type"] == "invariant" and r["ok"]:
+        print("     held    %-26s %s" % (r["name"], r.get("detail", "")))
+for name, r in first.items():
+    n = sum(b["name"] == name for b in bad)
+    at = " first at %.1f s" % (r["t_ms"] / 1000) if "t_ms" in r else ""
+    print("     BROKEN  %-26s %d time%s%s: %s" % (name, n, "" if n == 1 else "s", at, r.get("detail", "")))
+if bad:
+    print("\n   verdict: DID NOT HOLD: %s broke first" % bad[0]["name"])
 else:
-    print("   (no report: the wallet crashed)")
+    print("\n   verdict: held: every invariant, every settlement final, ledger reconciled")

@@ -1,13 +1,9 @@
 /*
  * fuzz_profile.c — libFuzzer harness for the profile/scenario loader.
  *
- * Not built by default. Build and run (clang):
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Icontroller \
- *     -fsanitize=fuzzer,address,undefined -o build/fuzz_profile \
- *     tests/fuzz/fuzz_profile.c controller/jsonutil.c controller/profile*.c \
- *     $(find controller/market -name '*.c') -lcjson -lm
- *   mkdir -p build/fuzz-corpus && cp profiles/?*.json build/fuzz-corpus/
- *   build/fuzz_profile -dict=tests/fuzz/profile.dict build/fuzz-corpus
+ * Built and run by `make fuzz` (scripts/fuzz.sh: FUZZ_SECONDS each, seeded
+ * from profiles/, scenarios/ and tests/fuzz/corpus/profile, with
+ * tests/fuzz/profile.dict).
  *
  * Checks, for every input: the loader returns 0 or -EINVAL, never crashes or
  * leaks; on error the output is all zeros and there is at least one message;

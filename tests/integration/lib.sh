@@ -138,5 +138,19 @@ stop_fl() {
 # msleep MS — sleep in milliseconds (only to let time pass, never to sync).
 msleep() { $PY -c 'import sys, time; time.sleep(int(sys.argv[1]) / 1000)' "$1"; }
 
+# wait_until SECONDS CMD… — until CMD succeeds (checked every 10 ms), at
+# most SECONDS: wait on a condition, never a fixed sleep. 1 on timeout.
+wait_until() {
+  local end=$(( $(now_ms) + $1 * 1000 )); shift
+  until "$@"; do
+    [ "$(now_ms)" -lt "$end" ] || return 1
+    sleep 0.01
+  done
+}
+# has_lines FILE N — FILE exists with at least N lines
+has_lines() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+# has_attach TIMELINE — a process attached
+has_attach() { [ -f "$1" ] && grep -q '"type":"attach"' "$1"; }
+
 # jfaults TIMELINE — print the injected-fault records (kind "fault"), one a line.
 jfaults() { grep '"type":"fault"' "$1" | grep '"kind":"fault"' || true; }

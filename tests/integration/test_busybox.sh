@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The documented gap: busybox-static is a static binary, so LD_PRELOAD cannot
+# The documented gap of the shim: busybox-static is a static binary, so LD_PRELOAD cannot
 # reach it. Under a profile that refuses every connect to the server, curl
 # (dynamic) is refused (exit 7), but `busybox wget` still fetches the page,
 # and the shim never even attaches (no attach record, no fault). This pins the
-# README's claim until the seccomp layer closes the gap — when it does, this
+# README's claim for --mode preload (auto picks the seccomp supervisor for a static
+# binary: test_seccomp_busybox.sh) — if the shim ever reaches it, this
 # test must change together with the README.
 source "$(dirname "$0")/lib.sh"
 need /bin/busybox curl "$FL" "$SHIM"
@@ -26,7 +27,7 @@ eq "$(jcount "$T/curl.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["e
 # busybox wget under the same profile is not intercepted (busybox timeout
 # bounds it: Debian's `wget -T` segfaults)
 rc=0
-"$FL" run -p "$T/p.json" -o "$T/bb.jsonl" -- "$BB" timeout 10 "$BB" wget -q -O- "$URL" >"$T/bb.out" 2>"$T/bb.err" || rc=$?
+"$FL" run --mode preload -p "$T/p.json" -o "$T/bb.jsonl" -- "$BB" timeout 10 "$BB" wget -q -O- "$URL" >"$T/bb.out" 2>"$T/bb.err" || rc=$?
 say "busybox wget under the connect error: rc=$rc body='$(cat "$T/bb.out")'"
 eq "$rc" 0 "busybox wget exit status (static: not intercepted)"
 eq "$(cat "$T/bb.out")" "static body" "busybox wget body"

@@ -54,7 +54,9 @@ PY
 run1=$!; _pids+=($run1)
 "$FL" run -p "$T/p.json" --ctl "$T/ctl2" -o "$T/m.jsonl" -- "$CW" -m 2.5 >"$T/m.out" 2>&1 &
 run2=$!; _pids+=($run2)
-msleep 1200
+# five faked samples printed, clockwait attached: the faults are on
+wait_until 20 has_lines "$T/a.out" 6 || fail "the loop under abort never printed"
+wait_until 20 has_attach "$T/m.jsonl" || fail "clockwait never attached"
 "$FL" abort --ctl "$T/ctl1" || fail "abort 1"
 "$FL" abort --ctl "$T/ctl2" || fail "abort 2"
 wait "$run1" || fail "python loop under abort: rc=$?"
@@ -69,15 +71,14 @@ run3=$!
 "$FL" run -p "$T/p.json" --ctl "$T/ctl4" -o "$T/k2.jsonl" -- "$CW" -m 2.5 >"$T/k2.out" 2>&1 &
 run4=$!
 _flpids+=($run3 $run4)
-msleep 1200
+wait_until 20 has_lines "$T/k.out" 6 || fail "the loop under kill -9 never printed"
+wait_until 20 has_attach "$T/k2.jsonl" || fail "clockwait never attached (kill -9)"
 sut3=$(child_of "$run3"); sut4=$(child_of "$run4")
 kill -9 "$run3" "$run4"
 wait "$run3" 2>/dev/null || true
 wait "$run4" 2>/dev/null || true
-for i in $(seq 1 100); do
-  [ -e "/proc/$sut3" ] || [ -e "/proc/$sut4" ] || break
-  msleep 50
-done
+gone() { [ ! -e "/proc/$sut3" ] && [ ! -e "/proc/$sut4" ]; }
+wait_until 10 gone || fail "the programs did not finish after kill -9 of their controllers"
 say "threads across kill -9: $(cat "$T/k2.out")"
 grep -q 'backwards=0$' "$T/k2.out" || fail "clockwait -m across kill -9 of the controller"
 check "$T/k.out" "after kill -9 of the controller"

@@ -57,7 +57,7 @@ eq "$rc" 7 "curl exit status under injected ECONNREFUSED"
 le "$dt" 1500 "elapsed ms (refused is immediate, no 1 s connect timeout)"
 eq "$(jcount "$T/ce.jsonl" 'r["type"]=="fault" and r["kind"]=="fault"')" 1 "faults in timeline (ce)"
 eq "$(jcount "$T/ce.jsonl" 'r["type"]=="fault" and r["kind"]=="fault" and r["op"]=="connect" and r["fault"]=="error" and r["errno"]=="ECONNREFUSED" and r["ret"]==-1 and r["nth"]==1')" 1 "connect error record"
-eq "$(jcount "$T/ce.jsonl" 'r["type"]=="summary" and r["faults"]==1 and r["per_rule"]==[{"rule":0,"hits":1}] and r["dropped"]==0')" 1 "summary (ce)"
+eq "$(jcount "$T/ce.jsonl" 'r["type"]=="summary" and r["faults"]==1 and [(x["rule"], x["hits"]) for x in r["per_rule"]]==[(0, 1)] and r["dropped"]==0')" 1 "summary (ce)"
 
 # the server was never harmed: a plain curl still works
 eq "$(curl -s -m 5 "$URL")" "hello from faultline tests" "plain curl body after"

@@ -7,9 +7,7 @@
 # to normal within 100 ms (asserted <= 150 ms after abort returned, for
 # measurement slack); the drill exits 0, the client keeps running; a second
 # drill at the same path is attached by the same process; the client exits 0
-# with every line in order. Then the same with --user nobody against a client
-# running as nobody: the block is owned by nobody, mode 0600, that client
-# attaches, and a root client pointed at the same block never does.
+# with every line in order. (The --user half is test_drill_attach_user.sh.)
 source "$(dirname "$0")/lib.sh"
 need "$PY" "$FL" "$SHIM"
 
@@ -133,45 +131,4 @@ assert len(after) >= 10 and max(late) <= 3 * feed + 100, "a recv was still delay
 PY
 eq "$(jcount "$T/tl.jsonl" "r['type']=='fault' and r['kind']=='fault' and r['t_ms'] > $((A1 - D0)) + 1000")" 0 "faults after the abort"
 
-say "== --user nobody: a drill against a process running as nobody"
-[ "$(id -u)" = 0 ] || skip "--user needs root"
-if command -v setpriv >/dev/null; then
-  as_nobody() { setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups "$@"; }
-elif command -v su >/dev/null; then
-  as_nobody() { su -s /bin/sh nobody -c "$(printf '%q ' "$@")"; }
-else
-  skip "neither setpriv nor su to run a process as nobody"
-fi
-NB=$T/nb
-mkdir "$NB"
-chown nobody "$NB"
-NCTL=$T/nobody.ctl
-P2=$(free_port)
-serve feed2 feed "$P2" "$COUNT2" "$FEED_MS"
-sed "s/127.0.0.1:$P/127.0.0.1:$P2/" "$T/p.json" | profile "$T/p2.json"
-(as_nobody env LD_PRELOAD="$SHIM" FAULTLINE_CTL="$NCTL" \
-   "$PY" "$T/client.py" "$P2" "$NB/recv.log" "$COUNT2"; echo $? >"$T/nobody.rc") &
-_pids+=($!)
-# and a root process pointed at the same block: it must never attach to a
-# block owned by another uid
-(LD_PRELOAD=$SHIM FAULTLINE_CTL=$NCTL "$PY" "$T/client.py" "$P2" "$T/root.log" "$COUNT2"; echo $? >"$T/root.rc") &
-_pids+=($!)
-wait_for 20 lines_ge "$NB/recv.log" 5 || fail "the nobody client never read its feed"
-wait_for 20 lines_ge "$T/root.log" 5 || fail "the root client never read its feed"
-NPID=$(cat "$NB/recv.log.pid")
-RPID=$(cat "$T/root.log.pid")
-eq "$(stat -c %U "/proc/$NPID")" nobody "client runs as"
-bg "$FL" drill -p "$T/p2.json" --ctl "$NCTL" --user nobody -o "$T/tl2.jsonl" 2>"$T/drill2.err"
-DPID=$!
-wait_for 20 attached "$T/tl2.jsonl" "$NPID" || { cat "$T/drill2.err" >&2; fail "the nobody client never attached"; }
-eq "$(stat -c '%U %a' "$NCTL")" "nobody 600" "block owner and mode"
-wait_for 20 delays_ge "$T/tl2.jsonl" "$NPID" 3 || fail "no delays for the nobody client"
-"$FL" abort --ctl "$NCTL" || fail "abort (nobody) failed"
-rc=0; wait "$DPID" || rc=$?
-eq "$rc" 0 "drill --user nobody exit status after abort"
-eq "$(jcount "$T/tl2.jsonl" "r['type'] in ('attach', 'fault') and r['pid']==$RPID")" 0 "records of the root client (another uid's block)"
-wait_for 30 test -s "$T/nobody.rc" || fail "the nobody client did not finish"
-eq "$(cat "$T/nobody.rc")" 0 "nobody client exit status"
-wait_for 30 test -s "$T/root.rc" || fail "the root client did not finish"
-eq "$(cat "$T/root.rc")" 0 "root client exit status"
 say "ok"

@@ -70,7 +70,7 @@ static void test_nth_exact(void **state)
 		assert_int_equal(hit, i == 3);
 	}
 	assert_int_equal(v.fault, FL_FAULT_NONE);
-	assert_int_equal(ctl->rules[0].hits, 1);
+	assert_int_equal(ctl->hits[0], 1);
 }
 
 static void test_nth_range_and_open(void **state)

@@ -145,8 +145,6 @@ static void test_top_level_keys(void **state)
 	bad("{\"faultline\": 1, \"Rules\": []}", "rules: missing; expected an array\n");
 	bad("{\"faultline\": 1, \"rules\": [], \"rules\": []}", "rules: duplicate key\n");
 	bad("{\"faultline\": 1, \"rules\": {}}", "rules: expected an array; got an object\n");
-	bad("{\"faultline\": 1, \"rules\": [], \"budgets\": {\"max_faults\": 3}}",
-	    "budgets: only allowed in a scenario (a file with \"market\")\n");
 }
 
 static void test_seed(void **state)
@@ -313,7 +311,7 @@ static void test_rule_unknown_key(void **state)
 	bad(RULE("{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"reset\", \"colour\": 1}"),
 	    "rules[0].colour: unknown key; expected one of: target op fault nth "
 	    "window_ms probability note scale when_signal ms jitter_ms errno bytes "
-	    "until max_ms ppm\n");
+	    "until max_ms ppm layer\n");
 	bad(RULE("{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"reset\", \"Op\": \"send\"}"),
 	    "rules[0].Op: unknown key");
 	bad(RULE("{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"reset\", \"fault\": \"stale\"}"),
@@ -336,28 +334,71 @@ static void test_unknown_op(void **state)
 {
 	bad(RULE("{\"target\": \"venue\", \"op\": \"connnect\", \"fault\": \"reset\"}"),
 	    "rules[0].op: expected one of connect accept send recv read write open "
-	    "fsync rename close resolve; got \"connnect\"\n");
+	    "fsync rename close resolve packet; got \"connnect\"\n");
 }
 
 static void test_op_for_target_kind(void **state)
 {
 	bad(RULE("{\"target\": \"venue\", \"op\": \"fsync\", \"fault\": \"delay\", \"ms\": 1}"),
 	    "rules[0].op: op \"fsync\" does not apply to target \"venue\" (tcp); "
-	    "expected one of connect accept send recv close\n");
+	    "expected one of connect accept send recv close packet\n");
 	bad(RULE("{\"target\": \"venue\", \"op\": \"read\", \"fault\": \"delay\", \"ms\": 1}"),
 	    "rules[0].op: op \"read\" does not apply to target \"venue\" (tcp); "
-	    "expected one of connect accept send recv close (read and write on a "
+	    "expected one of connect accept send recv close packet (read and write on a "
 	    "socket count as recv and send)\n");
 	bad(RULE("{\"target\": \"ledger\", \"op\": \"connect\", \"fault\": \"delay\", \"ms\": 1}"),
 	    "rules[0].op: op \"connect\" does not apply to target \"ledger\" (path); "
 	    "expected one of read write open fsync rename close\n");
 }
 
+/* The eBPF layer's rules: op "packet" implies it, "layer": "bpf" asks for
+ * it; either way the rule is kept out of the shim's chains. */
+static void test_bpf_layer_rules(void **state)
+{
+	static struct fl_profile p;
+	static struct fl_ctl ctl;
+
+	good(RULE("{\"target\": \"venue\", \"op\": \"packet\", \"fault\": \"drop\", "
+		  "\"probability\": 0.25}, {\"target\": \"venue\", \"op\": \"connect\", "
+		  "\"fault\": \"error\", \"errno\": \"EPERM\", \"layer\": \"bpf\"}, "
+		  "{\"target\": \"venue\", \"op\": \"connect\", \"fault\": \"error\", "
+		  "\"errno\": \"EPERM\"}"), &p);
+	assert_int_equal(p.rules[0].op, FL_OP_PACKET);
+	assert_int_equal(p.rules[0].fault, FL_FAULT_DROP);
+	assert_true(p.rules[0].flags & FL_RF_KERNEL);
+	assert_true(p.rules[0].flags & FL_RF_PROB);
+	assert_true(p.rules[1].flags & FL_RF_KERNEL);
+	assert_false(p.rules[2].flags & FL_RF_KERNEL);
+	fl_profile_publish(&p, &ctl);
+	/* only rule 2 is the shim's */
+	assert_int_equal(ctl.hdr.rule_head[p.rules[1].target][FL_OP_CONNECT], 3);
+	assert_int_equal(ctl.rules[2].next, 0);
+	assert_int_equal(ctl.hdr.rule_head[p.rules[0].target][FL_OP_PACKET], 0);
+	fl_profile__free(&p);
+
+	bad(RULE("{\"target\": \"venue\", \"op\": \"packet\", \"fault\": \"delay\", \"ms\": 1}"),
+	    "rules[0].fault: fault \"delay\" is not valid for op \"packet\"; valid for "
+	    "packet: drop\n");
+	bad(RULE("{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"drop\"}"),
+	    "rules[0].fault: fault \"drop\" is not valid for op \"recv\"");
+	bad(RULE("{\"target\": \"venue\", \"op\": \"connect\", \"fault\": \"delay\", "
+		 "\"ms\": 1, \"layer\": \"bpf\"}"),
+	    "rules[0].layer: the bpf layer does connect error and packet drop; got "
+	    "connect delay\n");
+	bad(RULE("{\"target\": \"venue\", \"op\": \"packet\", \"fault\": \"drop\", \"nth\": 2}"),
+	    "rules[0].nth: not supported by the bpf layer (\"probability\" is)\n");
+	bad(RULE("{\"target\": \"venue\", \"op\": \"connect\", \"fault\": \"error\", "
+		 "\"errno\": \"EPERM\", \"layer\": \"kernel\"}"),
+	    "rules[0].layer: expected \"bpf\"");
+	bad(RULE("{\"target\": \"ledger\", \"op\": \"packet\", \"fault\": \"drop\"}"),
+	    "rules[0].op: op \"packet\" does not apply to target \"ledger\" (path)");
+}
+
 static void test_unknown_fault(void **state)
 {
 	bad(RULE("{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"explode\"}"),
 	    "rules[0].fault: expected one of delay late_ack error timeout reset "
-	    "short stale hold; got \"explode\"\n");
+	    "short stale hold drop; got \"explode\"\n");
 	bad(RULE("{\"target\": \"venue\", \"op\": \"recv\", \"fault\": \"offset\", \"ms\": 1}"),
 	    "rules[0].fault: \"offset\" is a clock fault: a clock rule has \"clock\" "
 	    "instead of \"target\" and \"op\"\n");
@@ -693,7 +734,27 @@ static void test_budgets(void **state)
 	assert_true(p.budget_max_faults == 500);
 	fl_profile__free(&p);
 	bad(HEAD "\"market\": {}, \"budgets\": {\"max_fault\": 500}, \"rules\": []}",
-	    "budgets.max_fault: unknown key; expected one of: max_faults\n");
+	    "budgets.max_fault: unknown key; expected one of: max_faults probe_p99_ms "
+	    "probe_error_rate invariant_violations metric_max time_to_stable_s\n");
+	/* every budget, in a plain profile too */
+	good(HEAD "\"budgets\": {\"probe_p99_ms\": 800, \"probe_error_rate\": 0.02, "
+	     "\"invariant_violations\": 0, \"time_to_stable_s\": 120, "
+	     "\"metric_max\": {\"settlement_lag_ms\": 5000, \"q\": -1}}, \"rules\": []}", &p);
+	assert_true(p.budgets.probe_p99_ms == 800);
+	assert_true(p.budgets.probe_error_rate == 0.02);
+	assert_true(p.budgets.invariant_violations == 0);
+	assert_true(p.budgets.time_to_stable_s == 120);
+	assert_true(p.budgets.max_faults == -1);
+	assert_int_equal(p.budgets.nmetric, 2);
+	assert_string_equal(p.budgets.metric_max[0].name, "settlement_lag_ms");
+	assert_true(p.budgets.metric_max[1].max == -1);
+	fl_profile__free(&p);
+	bad(HEAD "\"budgets\": {\"probe_error_rate\": 2}, \"rules\": []}",
+	    "budgets.probe_error_rate: expected a number in [0, 1]; got 2\n");
+	bad(HEAD "\"budgets\": {\"metric_max\": {\"lag\": \"x\"}}, \"rules\": []}",
+	    "budgets.metric_max.lag: expected a number (the metric's maximum); got a string\n");
+	bad(HEAD "\"budgets\": {\"metric_max\": []}, \"rules\": []}",
+	    "budgets.metric_max: expected an object; got an array\n");
 	bad(HEAD "\"market\": {}, \"budgets\": {\"max_faults\": -1}, \"rules\": []}",
 	    "budgets.max_faults: expected an integer in 0..9007199254740992; got -1\n");
 }
@@ -1030,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_target),
 		cmocka_unit_test(test_unknown_op),
 		cmocka_unit_test(test_op_for_target_kind),
+		cmocka_unit_test(test_bpf_layer_rules),
 		cmocka_unit_test(test_unknown_fault),
 		cmocka_unit_test(test_fault_invalid_for_op),
 		cmocka_unit_test(test_errno_invalid_for_op),

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ctl.h"
+#include "block.h"
 #include "ticker.h"
 
 static void test_binding_math(void **state)
@@ -52,18 +52,18 @@ static const char scenario[] =
 static void test_ticker_on_a_block(void **state)
 {
 	static struct fl_profile p;
-	struct fl_ctl_owner o = { geteuid(), getegid(), false };
+	struct fl_block_owner o = { geteuid(), getegid(), false };
 	char err[4096] = "";
 	struct fl_timeline tl;
 	struct fl_ticker t;
-	struct fl_ctlh h;
+	struct fl_block h;
 	uint32_t i0;
 
 	if (fl_profile_parse("scenario", scenario, sizeof(scenario) - 1, &p, err,
 			     sizeof(err)) < 0)
 		fail_msg("%s", err);
 	assert_non_null(p.market);
-	assert_int_equal(fl_ctl_create_private(&o, 5, &h), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 5, &h), 0);
 	fl_profile_publish(&p, h.ctl);
 	assert_int_equal(fl_timeline_open(&tl, NULL, &p), 0);
 	assert_int_equal(fl_ticker_init(&t, &p, h.ctl, 5, 4.0, 0), 0);
@@ -88,22 +88,22 @@ static void test_ticker_on_a_block(void **state)
 	assert_int_equal(t.tick, 20);
 	assert_true(t.ended);
 	fl_ticker__free(&t);
-	fl_ctl_close(&h);
+	fl_block_close(&h);
 	fl_profile__free(&p);
 }
 
 static void test_ticker_decimates_records(void **state)
 {
 	static struct fl_profile p;
-	struct fl_ctl_owner o = { geteuid(), getegid(), false };
+	struct fl_block_owner o = { geteuid(), getegid(), false };
 	char err[4096] = "";
 	struct fl_timeline tl;
 	struct fl_ticker t;
-	struct fl_ctlh h;
+	struct fl_block h;
 
 	assert_int_equal(fl_profile_parse("scenario", scenario, sizeof(scenario) - 1,
 					  &p, err, sizeof(err)), 0);
-	assert_int_equal(fl_ctl_create_private(&o, 5, &h), 0);
+	assert_int_equal(fl_block_create(NULL, &o, 5, &h), 0);
 	fl_profile_publish(&p, h.ctl);
 	fl_timeline_open(&tl, NULL, &p);
 	/* speed 100: one record per 10 ticks by default */
@@ -121,7 +121,7 @@ static void test_ticker_decimates_records(void **state)
 		;
 	assert_int_equal(tl.ticks, 4); /* 0.1 s (first), 0.6, 1.1, 1.6 */
 	fl_ticker__free(&t);
-	fl_ctl_close(&h);
+	fl_block_close(&h);
 	fl_profile__free(&p);
 }
 

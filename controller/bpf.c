@@ -1,0 +1,278 @@
+/*
+ * bpf.c — the eBPF layer's loader and lifecycle (see bpf.h); the maps are
+ * read and reported by bpf_report.c.
+ *
+ * Invariants
+ *  - A rule with FL_RF_KERNEL is never in the shim's chains (profile.c's
+ *    publish skips it): exactly one layer applies it.
+ *  - Programs are attached through links whose only reference is our fd:
+ *    the tp_btf observers by the skeleton, the cgroup injectors by
+ *    bpf_program__attach_cgroup (BPF_LINK_CREATE). Nothing is pinned, so
+ *    nothing outlives this process.
+ *  - libbpf's own messages are kept, not printed: the last warning is
+ *    quoted in our one-line reason when a load fails.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf_int.h"
+#include "profile.h"
+#include "inject.skel.h"
+#include "observe.skel.h"
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+#define NS_PER_S 1000000000ll
+
+static char lastlog[256];
+
+static int on_libbpf(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	size_t n;
+
+	if (lvl == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(lastlog, sizeof(lastlog), fmt, ap);
+	n = strlen(lastlog);
+	while (n && (lastlog[n - 1] == '\n' || lastlog[n - 1] == ' '))
+		lastlog[--n] = '\0';
+	return 0;
+}
+
+bool fl_bpf_rule_is_kernel(const struct fl_profile *p, uint32_t rule)
+{
+	return p && rule < p->nrules && (p->rules[rule].flags & FL_RF_KERNEL);
+}
+
+/* The first rule that needs the layer, or -1. */
+static int first_kernel_rule(const struct fl_profile *p)
+{
+	for (uint32_t i = 0; p && i < p->nrules; i++)
+		if (fl_bpf_rule_is_kernel(p, i))
+			return (int)i;
+	return -1;
+}
+
+static void say_needed(const struct fl_profile *p, int rule, const char *why)
+{
+	const struct fl_rule *r = &p->rules[rule];
+
+	fprintf(stderr, "faultline: %s: rule %d (%s %s on \"%s\") needs the eBPF "
+		"layer, which is not available: %s\n", p->file, rule,
+		fl_op_name(r->op), fl_fault_name(r->fault),
+		p->targets[r->target].name, why);
+}
+
+/* Why a load failed, and what to do about it. */
+static void load_why(struct fl_bpf *b, const char *what, int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		snprintf(b->why, sizeof(b->why), "loading the %s was refused (%s): it "
+			 "needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (or root)",
+			 what, strerror(-err));
+	else
+		snprintf(b->why, sizeof(b->why), "cannot load the %s: %s%s%s", what,
+			 strerror(-err), lastlog[0] ? "; libbpf: " : "", lastlog);
+}
+
+static void put_irule(struct fl_inject *sk, unsigned k, const struct fl_profile *p,
+		      const struct fl_rule *r)
+{
+	const struct fl_target *t = &p->targets[r->target];
+	struct flb_irule ir;
+
+	memset(&ir, 0, sizeof(ir));
+	ir.kind = r->op == FL_OP_PACKET ? FLB_I_DROP : FLB_I_CONNECT;
+	/* prob_thresh is p * 2^64; the kernel's PRNG gives 32 bits */
+	ir.prob = (r->flags & FL_RF_PROB) && r->prob_thresh != UINT64_MAX
+		? (uint32_t)(r->prob_thresh >> 32) : FLB_ALWAYS;
+	if (!(t->flags & FL_TF_ANY_HOST)) {
+		ir.family = t->family;
+		memcpy(ir.addr, t->addr, sizeof(ir.addr));
+	}
+	ir.port = (t->flags & FL_TF_ANY_PORT) ? 0 : t->port;
+	ir.proto = t->kind == FL_TK_UDP ? 17 : 6;
+	ir.err = r->err;
+	memcpy((void *)&sk->rodata->rules[k], &ir, sizeof(ir));
+}
+
+static int attach_cg(struct fl_bpf *b, struct bpf_program *prog, struct bpf_link **slot)
+{
+	struct bpf_link *l = bpf_program__attach_cgroup(prog, b->cg.dirfd);
+	int err;
+
+	if (!l) {
+		err = -errno;
+		snprintf(b->why, sizeof(b->why), "cannot attach %s to %.300s: %s",
+			 bpf_program__name(prog), b->cg.path, strerror(-err));
+		return err;
+	}
+	*slot = l; /* destroyed with the skeleton */
+	return 0;
+}
+
+static int setup_inject(struct fl_bpf *b)
+{
+	const struct fl_profile *p = b->p;
+	bool conn = false, drop = false;
+	struct fl_inject *sk;
+	int err;
+
+	if (!(sk = fl_inject__open())) {
+		load_why(b, "eBPF injectors", -errno);
+		return -errno;
+	}
+	b->inj = sk;
+	for (uint32_t i = 0; i < p->nrules; i++) {
+		if (!fl_bpf_rule_is_kernel(p, i))
+			continue;
+		if (b->nirules == FLB_IRULES) {
+			snprintf(b->why, sizeof(b->why), "more than %d bpf rules", FLB_IRULES);
+			return -E2BIG;
+		}
+		put_irule(sk, b->nirules, p, &p->rules[i]);
+		conn |= p->rules[i].op == FL_OP_CONNECT;
+		drop |= p->rules[i].op == FL_OP_PACKET;
+		b->rule_of[b->nirules++] = i;
+	}
+	sk->rodata->nrules = b->nirules;
+	bpf_program__set_autoload(sk->progs.fl_connect4, conn);
+	bpf_program__set_autoload(sk->progs.fl_connect6, conn);
+	bpf_program__set_autoload(sk->progs.fl_egress, drop);
+	bpf_program__set_autoload(sk->progs.fl_ingress, drop);
+	if ((err = fl_inject__load(sk)) < 0) {
+		load_why(b, "eBPF injectors", err);
+		return err;
+	}
+	if (conn && ((err = attach_cg(b, sk->progs.fl_connect4, &sk->links.fl_connect4)) < 0 ||
+		     (err = attach_cg(b, sk->progs.fl_connect6, &sk->links.fl_connect6)) < 0))
+		return err;
+	if (drop && ((err = attach_cg(b, sk->progs.fl_egress, &sk->links.fl_egress)) < 0 ||
+		     (err = attach_cg(b, sk->progs.fl_ingress, &sk->links.fl_ingress)) < 0))
+		return err;
+	return 0;
+}
+
+static int setup_observe(struct fl_bpf *b)
+{
+	struct fl_observe *sk = fl_observe__open();
+	int err;
+
+	if (!sk) {
+		load_why(b, "eBPF observer", -errno);
+		return -errno;
+	}
+	b->obs = sk;
+	sk->rodata->target_cgid = b->cg.id;
+	sk->rodata->nr_connect = SYS_connect;
+	if ((err = fl_observe__load(sk)) < 0) {
+		load_why(b, "eBPF observer", err);
+		return err;
+	}
+	if ((err = fl_observe__attach(sk)) < 0) {
+		snprintf(b->why, sizeof(b->why), "cannot attach the eBPF observer: %s",
+			 strerror(-err));
+		return err;
+	}
+	b->ncpu = libbpf_num_possible_cpus();
+	if (b->ncpu <= 0)
+		return b->ncpu < 0 ? b->ncpu : -EINVAL;
+	b->buflen = (size_t)b->ncpu * sizeof(struct flb_sc) * FLB_NR_MAX;
+	if (!(b->buf = malloc(b->buflen)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int setup(struct fl_bpf *b, const struct fl_bpf_opts *o, bool need)
+{
+	int err;
+
+	if (access(BTF_PATH, R_OK) < 0) {
+		snprintf(b->why, sizeof(b->why), "this kernel has no BTF (%s: %s; it "
+			 "needs CONFIG_DEBUG_INFO_BTF=y)", BTF_PATH, strerror(errno));
+		return -ENOENT;
+	}
+	err = o->cgroup ? fl_cgroup_open(&b->cg, o->cgroup, b->why, sizeof(b->why))
+			: fl_cgroup_create(&b->cg, b->why, sizeof(b->why));
+	if (err < 0)
+		return err;
+	libbpf_set_print(on_libbpf);
+	if ((err = setup_observe(b)) < 0)
+		return err;
+	return need ? setup_inject(b) : 0;
+}
+
+static void unload(struct fl_bpf *b)
+{
+	fl_inject__destroy(b->inj);
+	fl_observe__destroy(b->obs);
+	b->inj = NULL;
+	b->obs = NULL;
+}
+
+int fl_bpf_open(struct fl_bpf **out, const struct fl_bpf_opts *o)
+{
+	struct fl_bpf *b = calloc(1, sizeof(*b));
+	int need = first_kernel_rule(o->p), err;
+
+	*out = b;
+	if (!b) {
+		fprintf(stderr, "faultline: out of memory\n");
+		return -ENOMEM;
+	}
+	b->p = o->p;
+	b->period_ns = o->period_ns > 0 ? o->period_ns : NS_PER_S;
+	fl_cgroup_init(&b->cg);
+	if (o->off) {
+		snprintf(b->why, sizeof(b->why), "--no-bpf");
+		err = -ECANCELED;
+	} else if (!o->run && !o->cgroup) {
+		snprintf(b->why, sizeof(b->why), "no cgroup to observe (give faultline "
+			 "drill --cgroup PATH, e.g. /sys/fs/cgroup/system.slice/"
+			 "NAME.service)");
+		err = -ENOENT;
+	} else {
+		err = setup(b, o, need >= 0);
+	}
+	if (err >= 0)
+		return 0;
+	unload(b);
+	fl_cgroup_close(&b->cg);
+	if (need >= 0) {
+		say_needed(o->p, need, b->why);
+		return err;
+	}
+	/* Nothing needs it: run on, but say so (a run as root on a kernel
+	 * with BTF always has it, so this is the locked-down case). */
+	if (!o->quiet && err != -ECANCELED)
+		fprintf(stderr, "faultline: eBPF observer off: %s\n", b->why);
+	return 0;
+}
+
+const int *fl_bpf_cgroup_procs(const struct fl_bpf *b)
+{
+	return b && b->obs && b->cg.procs_fd >= 0 ? &b->cg.procs_fd : NULL;
+}
+
+bool fl_bpf_observing(const struct fl_bpf *b)
+{
+	return b && b->obs;
+}
+
+void fl_bpf_close(struct fl_bpf *b)
+{
+	if (!b)
+		return;
+	unload(b);
+	fl_cgroup_close(&b->cg);
+	free(b->buf);
+	free(b);
+}

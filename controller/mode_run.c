@@ -1,0 +1,89 @@
+/*
+ * mode_run.c — the interception layer of one `run` session (mode.h): the
+ * choice, the filter before fork, the supervisor after it. session.c calls
+ * these and nothing else of the seccomp code.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "elfinfo.h"
+#include "mode.h"
+#include "spawn.h"
+
+int fl_layer_choose(struct fl_layer *ly, enum fl_mode want, char *const *cmd,
+		    unsigned uid, unsigned gid, bool verbose)
+{
+	static struct fl_elf_info info; /* big (two PATH_MAX); one session */
+	char path[PATH_MAX];
+	int err = fl_exe_resolve(cmd[0], path, sizeof(path));
+
+	memset(ly, 0, sizeof(*ly));
+	ly->plan.listener = -1;
+	if (err == 0)
+		err = fl_elf_inspect(path, &info);
+	if (err < 0 && want == FL_MODE_AUTO) {
+		ly->mode = FL_MODE_PRELOAD;
+		snprintf(ly->why, sizeof(ly->why), "%s: cannot inspect it (%s): the shim",
+			 cmd[0], strerror(-err));
+	} else {
+		ly->mode = fl_mode_choose(want, err < 0 ? NULL : &info, uid, gid,
+					  ly->why, sizeof(ly->why));
+	}
+	if (verbose)
+		fprintf(stderr, "faultline: layer %s: %s\n", fl_mode_name(ly->mode), ly->why);
+	return err == -ENOENT ? err : 0;
+}
+
+int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool verbose,
+		     char *err, size_t len)
+{
+	int r;
+
+	if (ly->mode != FL_MODE_SECCOMP && ly->mode != FL_MODE_BOTH)
+		return 0;
+	r = fl_sc_plan_init(&ly->plan, c, err, len);
+	if (r < 0)
+		return r;
+	ly->planned = true;
+	if (verbose)
+		fprintf(stderr, "faultline: seccomp: notifying %u system calls: %s\n",
+			ly->plan.nsys, ly->plan.nsys ? ly->plan.sys : "(none)");
+	return 0;
+}
+
+bool fl_layer_spawn(struct fl_layer *ly, struct fl_spawn *sp)
+{
+	if (ly->planned && ly->plan.nsys > 0) {
+		sp->child_hook = fl_sc_child;
+		sp->parent_hook = fl_sc_take;
+		sp->hook_arg = &ly->plan;
+	}
+	return ly->mode != FL_MODE_SECCOMP;
+}
+
+int fl_layer_start(struct fl_layer *ly, struct fl_loop *l, struct fl_ctl *c)
+{
+	int r;
+
+	if (!ly->planned || ly->plan.listener < 0)
+		return 0;
+	r = fl_sup_new(l, c, ly->plan.listener, -1, &ly->sup);
+	ly->plan.listener = -1; /* taken (closed on failure) */
+	return r;
+}
+
+void fl_layer_release(struct fl_layer *ly)
+{
+	fl_sup_release(ly->sup);
+}
+
+void fl_layer_fini(struct fl_layer *ly)
+{
+	fl_sup__free(ly->sup);
+	ly->sup = NULL;
+	if (ly->planned)
+		fl_sc_plan_fini(&ly->plan);
+	ly->planned = false;
+}
