@@ -215,6 +215,35 @@ static void journal_kind(struct fl_ctl *c, int kind, int err)
 	fl__journal_push(c, &r);
 }
 
+/* Rules refused at decision time in the block in force, one bit each: each
+ * is said once (a refused rule would otherwise journal every call). */
+static _Atomic uint64_t late_said[FL_MAX_RULES / 64];
+
+void fl__refused_late(struct fl_ctl *c, const struct fl_verdict *v)
+{
+	unsigned ri = (unsigned)v->rule;
+	uint64_t bit;
+
+	if (ri >= FL_MAX_RULES)
+		return;
+	bit = 1ull << (ri % 64);
+	if (atomic_fetch_or(&late_said[ri / 64], bit) & bit)
+		return;
+	struct fl_jrec r = {0};
+	int saved = errno;
+	r.t_ns = v->t_run;
+	r.pid = getpid();
+	r.tid = (int32_t)SYS(SYS_gettid);
+	r.kind = FL_J_REFUSED;
+	r.rule = (uint16_t)ri;
+	r.target = v->target;
+	r.op = v->op;
+	r.nth = v->nth;
+	r.err = v->refused;
+	fl__journal_push(c, &r);
+	errno = saved;
+}
+
 /* Get, check and map the block behind the socket at ctl_path. */
 static struct fl_ctl *fetch_block(const struct stat *st)
 {
@@ -275,6 +304,8 @@ static void try_attach(void)
 	ctl_ino = st.st_ino;
 	atomic_store(&fl__has, block_has(c) | (atomic_load(&fl__has) & FL_HAS_CLKFAKE));
 	fl__fdtab_reset();
+	for (unsigned i = 0; i < FL_MAX_RULES / 64; i++)
+		atomic_store(&late_said[i], 0);
 	atomic_store(&fl__ctl, c);
 	atomic_store(&fl__mode, FL_MODE_ON);
 	fl__set_waiting(0);

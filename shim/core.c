@@ -649,6 +649,8 @@ bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v)
 	if (atomic_load_explicit(&c->hdr.state, memory_order_relaxed) != FL_STATE_ACTIVE)
 		fl__attach_poll(); /* over: a new drill? */
 	if (!fl__decide_lazy(c, target, op, fl__mono_ns, v)) {
+		if (v->refused)
+			fl__refused_late(c, v);
 		if (v->t_run < 0)
 			fl__attach_poll(); /* a rule fired on a dead block: a new one? */
 		return false;

@@ -131,10 +131,8 @@ static int check_rule(const struct fl_ctl *c, const struct fl_rule *r)
 	if (r->flags & FL_RF_CLOCK)
 		return r->clock < FL_CLK__COUNT && is_clock_fault(r->fault) ? 0
 									    : FL_REFUSE_RULE;
-	if (r->target == 0 || r->target >= nt || r->op == 0 || r->op >= FL_OP__COUNT ||
-	    r->fault == 0 || r->fault >= FL_FAULT__COUNT ||
-	    !((fault_valid[r->fault] >> r->op) & 1u) || r->next > nr)
-		return FL_REFUSE_RULE;
+	if (r->target == 0 || r->target >= nt || r->next > nr)
+		return FL_REFUSE_RULE; /* r->op: fl__rule_act_check */
 	if ((r->flags & FL_RF_NTH) && r->nth_lo > r->nth_hi)
 		return FL_REFUSE_RULE;
 	if ((r->flags & FL_RF_UNTIL) &&
@@ -142,13 +140,25 @@ static int check_rule(const struct fl_ctl *c, const struct fl_rule *r)
 	     r->until_op >= FL_OP__COUNT || r->until_max_ns < 0 ||
 	     r->until_max_ns > MAX_DUR_NS))
 		return FL_REFUSE_RULE;
-	if (r->ns < 0 || r->ns > MAX_DUR_NS || r->jitter_ns < 0 || r->jitter_ns > r->ns)
+	return fl__rule_act_check(r, r->op);
+}
+
+/* What the act layer would carry out: the fault for the op, its errno, its
+ * sizes and durations. Also run at decision time on the rule that fired
+ * (fl__decide_at): the controller may republish rules after attach, and a
+ * rule read while it is rewritten may be torn. */
+int fl__rule_act_check(const struct fl_rule *r, unsigned op)
+{
+	if (op == 0 || op >= FL_OP__COUNT || r->fault == 0 || r->fault >= FL_FAULT__COUNT ||
+	    !((fault_valid[r->fault] >> op) & 1u))
+		return FL_REFUSE_RULE;
+	/* 0 <= jitter <= ns: no negative duration either */
+	if (r->ns > MAX_DUR_NS || r->jitter_ns < 0 || r->jitter_ns > r->ns)
 		return FL_REFUSE_SIZE;
 	if (r->fault == FL_FAULT_SHORT && (r->bytes < 1 || r->bytes > MAX_BYTES))
 		return FL_REFUSE_SIZE;
-	if (r->fault == FL_FAULT_ERROR && !fl__errno_ok(r->op, r->err))
-		return FL_REFUSE_ERRNO;
-	if (r->fault != FL_FAULT_ERROR && r->err != 0 && !fl__errno_ok(r->op, r->err))
+	/* an error needs a whitelisted errno; any other fault may carry none */
+	if ((r->fault == FL_FAULT_ERROR || r->err != 0) && !fl__errno_ok(op, r->err))
 		return FL_REFUSE_ERRNO;
 	return 0;
 }

@@ -143,6 +143,7 @@ static bool decide(struct fl_ctl *c, unsigned target, unsigned op, struct clk *k
 	v->journaled = false;
 	v->pregate = false;
 	v->deferred = false;
+	v->refused = 0;
 	v->nth = 0;
 	v->t_run = 0;
 	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
@@ -167,6 +168,14 @@ static bool decide(struct fl_ctl *c, unsigned target, unsigned op, struct clk *k
 				return false; /* aborted, over, or the controller is dead */
 			}
 			v->t_run = now - c->hdr.epoch_mono_ns;
+			/* checked at attach, but rules may be republished
+			 * since: re-check what is about to be carried out */
+			int why = fl__rule_act_check(r, op);
+			if (why) {
+				v->refused = (uint8_t)why;
+				v->rule = (int16_t)ri;
+				return false;
+			}
 			v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
 			fill_verdict(r, ri, scale, v);
 			atomic_fetch_add_explicit(FL_HITS(c, ri), 1, memory_order_relaxed);

@@ -192,6 +192,8 @@ struct fl_verdict {
 	bool pregate;     /* wait for the until event before acting */
 	bool journaled;   /* its fault record is written (it began waiting) */
 	bool deferred;    /* made later, when its readiness hide is due */
+	uint8_t refused;  /* a rule fired but fails fl__rule_act_check: its
+			     enum fl_refusal (no fault is made) */
 	uint64_t until_nth;
 	int64_t until_max_ns;
 };
@@ -201,6 +203,12 @@ struct fl_verdict {
 int fl__plan_check(const struct fl_ctl *c, uint32_t euid);
 /* Does ops.h's whitelist let op fail with err? */
 bool fl__errno_ok(unsigned op, int err);
+/* Can rule r be carried out on op (fault valid for op, errno whitelisted,
+ * short of 1 byte or more, durations in range)? 0 or the enum fl_refusal. */
+int fl__rule_act_check(const struct fl_rule *r, unsigned op);
+/* A rule that fired was refused at decision time (v->refused): journal it,
+ * once per rule and block (attach.c). */
+void fl__refused_late(struct fl_ctl *c, const struct fl_verdict *v);
 
 /* Is the block live (ACTIVE, heartbeat fresh by our own clock, neither
  * older than the capped staleness bound nor from the future)? */
