@@ -133,7 +133,7 @@ static void test_first_matching_rule_wins(void **state)
 static void test_dead_controller_passes(void **state)
 {
 	struct fl_verdict v;
-	add_rule((struct fl_rule){.target = 1, .op = FL_OP_RECV, .fault = FL_FAULT_ERROR, .err = EIO});
+	add_rule((struct fl_rule){.target = 1, .op = FL_OP_RECV, .fault = FL_FAULT_ERROR, .err = ECONNRESET});
 	assert_true(fl__decide_at(ctl, 1, FL_OP_RECV, NOW, &v));
 	/* heartbeat older than stale_ns: fail open, but still count */
 	assert_false(fl__decide_at(ctl, 1, FL_OP_RECV, NOW + FL_STALE_NS_DEFAULT + 1, &v));
