@@ -86,16 +86,24 @@ static struct entry *by_key(const char *key)
 	return NULL;
 }
 
+/* Settlement congestion follows the liquidations: a cascade fills the
+ * chain and the custodian's signing queue at once, and it clears over
+ * seconds, not at the next tick (a peak held with a 6 s half-life). Called
+ * by the worker only. */
 static double service_ms(void)
 {
+	static double held, held_at;
 	struct wl_market m;
+	double now = wl_now_ms();
 
 	wl_market_get(&m);
-	/* Settlement congestion follows the liquidations: a cascade fills the
-	 * chain and the custodian's signing queue at once. */
 	double load = fmin(fmax(m.liq_usd_per_s_5m / 300e3, 0), 1);
 
-	return 2 + 400 * load;
+	held = held_at ? held * exp2(-(now - held_at) / 6000) : 0;
+	held_at = now;
+	if (load > held)
+		held = load;
+	return 2 + 400 * held;
 }
 
 static void *worker(void *arg)
