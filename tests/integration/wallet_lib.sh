@@ -164,6 +164,12 @@ check_safe() {
 # controller's budgets (invariant_violations: 0) the run exits 3.
 check_weak() {
   local n=$1 inv=$2
+  # A stale quote costs something only when prices move: the simulators
+  # follow the market only where the controller serves FAULTLINE_MARKET.
+  if [ "$inv" = fill_within_quote ] && ! grep -q FAULTLINE_MARKET "$FL"; then
+    say "$n: $FL serves no FAULTLINE_MARKET: the feed is calm, $inv not asserted"
+    return 0
+  fi
   ge "$(broken "$n" "$inv")" 1 "$n: $inv violations"
   if [ "$(gated "$n")" = 1 ]; then
     eq "$(cat "$T/$n.rc")" 3 "$n: exit status with a broken budget"
