@@ -48,9 +48,16 @@
 
 #define NOINLINE __attribute__((noinline))
 
-enum kind { K_PIPE, K_FILE, K_SEND, K_RECV, K__COUNT };
-static const char *const kind_name[K__COUNT] = {"read_pipe", "read_file",
-						"send_tcp", "recv_tcp"};
+/* close_fd, connect_ut, open_ut: untargeted calls with the stub only (-s):
+ * close of an fd the stub owns, connect to an address no profile targets,
+ * open of a path under /nosys/ (the stub answers all three without the
+ * kernel). clock_mono: clock_gettime(CLOCK_MONOTONIC), real (vDSO). */
+enum kind { K_PIPE, K_FILE, K_SEND, K_RECV, K_CLOSE, K_CONNECT, K_OPEN, K_CLOCK, K__COUNT };
+static const char *const kind_name[K__COUNT] = {"read_pipe", "read_file", "send_tcp",
+						"recv_tcp", "close_fd", "connect_ut",
+						"open_ut", "clock_mono"};
+#define NOSYS_ONLY ((1u << K_CLOSE) | (1u << K_CONNECT) | (1u << K_OPEN))
+#define NOSYS_OPEN_PATH "/nosys/bench/open_ut" /* bench/nosys/nosys.c answers it */
 
 struct opts {
 	long n;           /* calls per kind */
@@ -63,6 +70,7 @@ struct opts {
 
 struct fds {
 	int pipe_r, pipe_w, file, cli, srv;
+	int ofd, usock; /* -s: the stub's open fd, a socket for connect_ut */
 };
 
 static void die(const char *what)
@@ -106,6 +114,39 @@ NOINLINE static void loop_recv(int fd, char *buf, int n)
 	for (int i = 0; i < n; i++)
 		if (recv(fd, buf, 1, 0) != 1)
 			die("recv");
+}
+
+NOINLINE static void loop_close(int fd, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (close(fd) != 0)
+			die("close");
+}
+
+/* 127.0.0.3:9: neither the armed/matched (127.0.0.1:*) nor the idle
+ * (127.0.0.2:9) profile targets it */
+NOINLINE static void loop_connect(int fd, int n)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(9),
+				.sin_addr.s_addr = htonl(0x7f000003)};
+	for (int i = 0; i < n; i++)
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+			die("connect");
+}
+
+NOINLINE static void loop_open(int n)
+{
+	for (int i = 0; i < n; i++)
+		if (open(NOSYS_OPEN_PATH, O_RDONLY | O_CLOEXEC) < 0)
+			die("open");
+}
+
+NOINLINE static void loop_clock(int n)
+{
+	struct timespec ts;
+	for (int i = 0; i < n; i++)
+		if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+			die("clock_gettime");
 }
 
 /* ---- set-up ------------------------------------------------------------------ */
@@ -168,6 +209,13 @@ static void make_fds(const struct opts *o, struct fds *f)
 	f->file = nosys_fd(o, f->file);
 	f->cli = nosys_fd(o, f->cli);
 	f->srv = nosys_fd(o, f->srv);
+	f->ofd = f->usock = -1;
+	if (o->nosys) {
+		f->ofd = open(NOSYS_OPEN_PATH, O_RDONLY | O_CLOEXEC);
+		f->usock = nosys_fd(o, socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+		if (f->ofd < 0 || f->usock < 0)
+			die("open/socket for the untargeted kinds");
+	}
 }
 
 /* ---- the control block, to wait for the journal to drain ------------------- */
@@ -219,6 +267,10 @@ static int64_t batch(enum kind k, const struct fds *f, char *buf, int b)
 	case K_FILE: loop_read_file(f->file, buf, b); break;
 	case K_SEND: loop_send(f->cli, buf, b); break;
 	case K_RECV: loop_recv(f->srv, buf, b); break;
+	case K_CLOSE: loop_close(f->ofd, b); break;
+	case K_CONNECT: loop_connect(f->usock, b); break;
+	case K_OPEN: loop_open(b); break;
+	case K_CLOCK: loop_clock(b); break;
 	case K__COUNT: break;
 	}
 	t0 = now_ns() - t0;
@@ -299,7 +351,8 @@ static unsigned parse_kinds(const char *s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_calls -d DIR [-n CALLS] [-b BATCH] [-l LABEL] [-s] "
-			"[-k read_pipe,read_file,send_tcp,recv_tcp]\n"
+			"[-k read_pipe,read_file,send_tcp,recv_tcp,close_fd,connect_ut,"
+			"open_ut,clock_mono]\n"
 			"  -s  libflbench_nosys.so is preloaded (calls move no data)\n");
 	exit(2);
 }
@@ -333,8 +386,13 @@ int main(int argc, char **argv)
 	c = map_ctl();
 	warm_up(&o, &f);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (o.nosys) { /* one of each, untimed: the fds are classified */
+		loop_close(f.ofd, 1);
+		loop_connect(f.usock, 1);
+		loop_open(1);
+	}
 	for (int k = 0; k < K__COUNT; k++)
-		if (o.kinds & (1u << k))
+		if ((o.kinds & (1u << k)) && (o.nosys || !(NOSYS_ONLY & (1u << k))))
 			run_kind(&o, (enum kind)k, &f, c);
 	report_ctl(&o, c);
 	return 0;

@@ -802,9 +802,12 @@ static void serve(struct fl_sup *s, const struct seccomp_notif *n)
 	s->tab->slot[k.slot].id = k.id;
 	s->tab->slot[k.slot].state = FL_SC_PENDING;
 	t = classify(s, &k, &op);
+	v.nth = 0;
 	if (!t || t >= FL_MAX_TARGETS || !fl__decide_at(s->ctl, t, op, mono_ns(), &v) ||
 	    v.fault == FL_FAULT_NONE) {
 		answer(s, &k, true, 0, 0);
+		if (v.nth) /* gates open when a call has happened (shim/act.c) */
+			fl__passed_at(s->ctl, t, op, v.nth);
 		return;
 	}
 	act(s, &k, &v);

@@ -32,6 +32,7 @@ test_pkgs=(
   age:/usr/bin/age
   libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
   nats-server:/usr/sbin/nats-server
+  strace:/usr/bin/strace
 )
 bench_pkgs=(
   fiu-utils:/usr/bin/fiu-run

@@ -273,7 +273,7 @@ static void try_attach(void)
 		return;
 	ctl_dev = st.st_dev;
 	ctl_ino = st.st_ino;
-	atomic_store(&fl__has, block_has(c));
+	atomic_store(&fl__has, block_has(c) | (atomic_load(&fl__has) & FL_HAS_CLKFAKE));
 	fl__fdtab_reset();
 	atomic_store(&fl__ctl, c);
 	atomic_store(&fl__mode, FL_MODE_ON);
@@ -312,6 +312,7 @@ void fl__attach_init(const char *path)
 	}
 	memcpy(ctl_path, path, strlen(path) + 1);
 	atomic_store(&fl__mode, FL_MODE_WAITING);
+	atomic_fetch_or(&fl__has, FL_HAS_WAIT); /* fd creators poll for the block */
 	fl__set_waiting(1);
 	try_attach();
 }

@@ -24,7 +24,7 @@
  *
  * Invariants
  *  - A read never enters the kernel: one real (vDSO) read plus arithmetic on
- *    an immutable plan. Untargeted: two loads, two compares, the real call.
+ *    an immutable plan. Untargeted: one load, one compare, the real call.
  *  - No malloc, no locks a reader waits on (a plan being rebuilt is retried
  *    or the previous one used), no getenv or output after the constructor;
  *    errno is untouched on success.
@@ -142,18 +142,18 @@ struct plan {
 static struct plan plans[NPLANS] = {[0] = {.closing = OPEN}}; /* [0]: real time */
 static struct plan *_Atomic cur = &plans[0];
 static unsigned cur_idx;          /* under build_lock */
-static _Atomic int armed;         /* the plan in force fakes something */
 static atomic_flag build_lock = ATOMIC_FLAG_INIT;
 
 static bool ft_valid;             /* FAKETIME understood (constructor) */
 static int64_t ft_epoch;
 static struct fl_clkfn ft_fn[FL_CLK__COUNT];
 
-/* The untargeted path: no clock rule in the block, nothing else faked. */
+/* The untargeted path: no clock rule in the block, nothing else faked
+ * (FL_HAS_CLKFAKE: the plan in force fakes something): one load, one test. */
 static inline bool clk_armed(void)
 {
-	return FL_UNLIKELY((atomic_load_explicit(&fl__has, memory_order_relaxed) & FL_HAS_CLOCK) ||
-			   atomic_load_explicit(&armed, memory_order_relaxed));
+	return FL_UNLIKELY(atomic_load_explicit(&fl__has, memory_order_relaxed) &
+			   (FL_HAS_CLOCK | FL_HAS_CLKFAKE));
 }
 
 static bool block_has_clock_rules(const struct fl_ctl *c, unsigned n)
@@ -355,7 +355,10 @@ static void plan_switch(void)
 		atomic_fetch_add_explicit(&np->seq, 1, memory_order_release);
 		cur_idx = idx;
 		atomic_store_explicit(&cur, np, memory_order_release);
-		atomic_store_explicit(&armed, plan_fakes(np), memory_order_relaxed);
+		if (plan_fakes(np))
+			atomic_fetch_or(&fl__has, FL_HAS_CLKFAKE);
+		else
+			atomic_fetch_and(&fl__has, ~FL_HAS_CLKFAKE);
 	} else {
 		atomic_fetch_add_explicit(&np->seq, 1, memory_order_release);
 	}

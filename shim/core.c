@@ -3,8 +3,10 @@
  * the fd table and classification, sleeping, gates and the journal.
  *
  * Divisions: (1) real functions and their raw-syscall fallbacks, (2) the fd
- * table and per-fd state, (3) process identity and the constructor (attaching
- * is in attach.c), (4) classification, (5) acting.
+ * table and per-fd state (with the cache of what the kernel knows of a
+ * target fd: O_NONBLOCK, socket type, SO_*TIMEO), (3) process identity and
+ * the constructor (attaching is in attach.c), (4) classification, (5)
+ * deciding and the journal record (acting is act.c).
  *
  * Invariants
  *  - Nothing here allocates with malloc, takes a lock that a signal handler
@@ -114,6 +116,17 @@ static int fb_rename(const char *a, const char *b) { return (int)SYS(SYS_rename,
 static int fb_renameat(int da, const char *a, int db, const char *b) { return (int)SYS(SYS_renameat, da, a, db, b); }
 static int fb_renameat2(int da, const char *a, int db, const char *b, unsigned f) { return (int)SYS(SYS_renameat2, da, a, db, b, f); }
 static int fb_close(int fd) { return (int)SYS(SYS_close, fd); }
+static int fb_close_range(unsigned a, unsigned b, int f) { return (int)SYS(SYS_close_range, a, b, f); }
+static void fb_closefrom(int lo) { SYS(SYS_close_range, (unsigned)lo, ~0u, 0); }
+static int fb_socketpair(int d, int t, int p, int *sv) { return (int)SYS(SYS_socketpair, d, t, p, sv); }
+static int fb_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return (int)SYS(SYS_ioctl, fd, req, arg);
+}
 static int fb_dup(int fd) { return (int)SYS(SYS_dup, fd); }
 static int fb_dup2(int a, int b) { return (int)SYS(SYS_dup2, a, b); }
 static int fb_dup3(int a, int b, int f) { return (int)SYS(SYS_dup3, a, b, f); }
@@ -241,21 +254,33 @@ struct fl_fdst *fl__fdst(int fd)
 	return &t[fd];
 }
 
-static void fdst_clear(int fd)
+/* Forget fd's fault state (only if some was set: an untargeted fd never
+ * pays for this) and, with `cache`, what was cached of the kernel's fd. */
+static void fdst_clear(int fd, bool cache)
 {
-	struct fl_fdst *t = atomic_load(&fdst_tab);
+	struct fl_fdst *t = atomic_load_explicit(&fdst_tab, memory_order_acquire);
 	if (!t || fd < 0 || fd >= FL_FDST_MAX)
 		return;
 	struct fl_fdst *s = &t[fd];
-	if (atomic_load(&s->rdue) || atomic_load(&s->wdue))
-		fl__pending_del(fd);
-	atomic_store(&s->rdue, 0);
-	atomic_store(&s->wdue, 0);
-	atomic_store(&s->conn_err, 0);
-	atomic_store(&s->reset, 0);
-	atomic_store(&s->fake_conn, 0);
-	atomic_store(&s->ep_hidden, 0);
-	atomic_store(&s->ep_fd, 0);
+	if (atomic_load_explicit(&s->dirty, memory_order_relaxed)) {
+		if (atomic_load(&s->rdue) || atomic_load(&s->wdue))
+			fl__pending_del(fd);
+		atomic_store_explicit(&s->rdue, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->wdue, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->conn_err, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->reset, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->fake_conn, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->ep_hidden, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->ep_fd, 0, memory_order_relaxed);
+		s->pnth[0] = s->pnth[1] = 0;
+		atomic_store_explicit(&s->dirty, 0, memory_order_release);
+	}
+	if (cache) {
+		atomic_store_explicit(&s->nbk, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->stype, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->tmok, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->dupd, 0, memory_order_relaxed);
+	}
 }
 
 void fl__fd_forget(int fd)
@@ -264,19 +289,154 @@ void fl__fd_forget(int fd)
 		return;
 	if ((unsigned)fd < FL_FDTAB_SIZE)
 		__atomic_store_n(&fl__fdtab[fd], FL_FD_UNKNOWN, __ATOMIC_RELAXED);
-	fdst_clear(fd);
+	fdst_clear(fd, true);
+}
+
+void fl__fd_forget_range(unsigned lo, unsigned hi)
+{
+	int m = atomic_load(&fdtab_max);
+
+	for (unsigned i = lo; (int64_t)i <= (int64_t)m && i <= hi; i++)
+		if (__atomic_load_n(&fl__fdtab[i], __ATOMIC_RELAXED) != FL_FD_NONE)
+			fl__fd_forget((int)i); /* a target, or not known: forget */
 }
 
 void fl__fd_dup(int oldfd, int newfd)
 {
+	uint8_t cls;
+	struct fl_fdst *so, *sn;
+
 	if (newfd < 0 || (unsigned)newfd >= FL_FDTAB_SIZE)
 		return;
-	fdst_clear(newfd);
-	if (oldfd < 0 || (unsigned)oldfd >= FL_FDTAB_SIZE)
-		fdtab_set(newfd, FL_FD_UNKNOWN);
-	else
-		fdtab_set(newfd, __atomic_load_n(&fl__fdtab[oldfd], __ATOMIC_RELAXED));
+	cls = oldfd < 0 || (unsigned)oldfd >= FL_FDTAB_SIZE
+		      ? FL_FD_UNKNOWN : __atomic_load_n(&fl__fdtab[oldfd], __ATOMIC_RELAXED);
+	if (__atomic_load_n(&fl__fdtab[newfd], __ATOMIC_RELAXED) != FL_FD_NONE)
+		fdst_clear(newfd, true); /* it may have been a target (dup2 onto it) */
+	fdtab_set(newfd, cls);
+	if (cls == FL_FD_NONE || !(so = fl__fdst(oldfd)) || !(sn = fl__fdst(newfd)))
+		return;
+	/* one open file description, two numbers: O_NONBLOCK is shared */
+	atomic_store(&sn->nbk, atomic_load(&so->nbk));
+	atomic_store(&sn->nbgen, atomic_load(&so->nbgen));
+	atomic_store(&sn->stype, atomic_load(&so->stype));
+	atomic_store(&sn->rcvtimeo, atomic_load(&so->rcvtimeo));
+	atomic_store(&sn->sndtimeo, atomic_load(&so->sndtimeo));
+	atomic_store(&sn->tmok, atomic_load(&so->tmok));
+	atomic_store(&sn->dupd, 1);
+	atomic_store(&so->dupd, 1);
 }
+
+_Atomic uint32_t fl__nbgen;
+
+void fl__fd_note(int fd, int nb, int stype)
+{
+	struct fl_fdst *st = fl__fdst(fd);
+
+	if (!st)
+		return;
+	if (nb >= 0) {
+		if (atomic_load_explicit(&st->dupd, memory_order_relaxed) &&
+		    atomic_load_explicit(&st->nbk, memory_order_relaxed) != (nb ? 2 : 1))
+			atomic_fetch_add(&fl__nbgen, 1); /* its dups' caches are stale */
+		atomic_store_explicit(&st->nbgen, atomic_load(&fl__nbgen), memory_order_relaxed);
+		atomic_store_explicit(&st->nbk, nb ? 2 : 1, memory_order_relaxed);
+	}
+	if (stype > 0)
+		atomic_store_explicit(&st->stype, (uint8_t)stype, memory_order_relaxed);
+}
+
+void fl__fd_new(int fd, unsigned cls, int nb, int stype, int tmo_from)
+{
+	struct fl_fdst *st, *from;
+
+	if (fd < 0)
+		return;
+	if ((unsigned)fd < FL_FDTAB_SIZE)
+		fdtab_set(fd, (uint8_t)cls);
+	fdst_clear(fd, true);
+	if (nb < 0 && stype <= 0)
+		return;
+	fl__fd_note(fd, nb, stype);
+	if (!(st = fl__fdst(fd)))
+		return;
+	if (tmo_from < 0) { /* a new socket has no timeouts */
+		atomic_store_explicit(&st->rcvtimeo, 0, memory_order_relaxed);
+		atomic_store_explicit(&st->sndtimeo, 0, memory_order_relaxed);
+		atomic_store_explicit(&st->tmok, 1, memory_order_release);
+		return;
+	}
+	/* accept: the new socket inherits the listener's timeouts (sk_clone) */
+	from = fl__fdst(tmo_from);
+	if (from && atomic_load(&from->tmok)) {
+		atomic_store(&st->rcvtimeo, atomic_load(&from->rcvtimeo));
+		atomic_store(&st->sndtimeo, atomic_load(&from->sndtimeo));
+		atomic_store(&st->tmok, 1);
+	}
+}
+
+bool fl__nonblock(int fd, int msgflags)
+{
+	struct fl_fdst *st = fl__fdst(fd);
+	int saved, fl;
+	uint8_t k;
+
+	if (msgflags & MSG_DONTWAIT)
+		return true;
+	if (st && (k = atomic_load_explicit(&st->nbk, memory_order_relaxed)) &&
+	    atomic_load_explicit(&st->nbgen, memory_order_relaxed) ==
+		    atomic_load_explicit(&fl__nbgen, memory_order_relaxed))
+		return k == 2;
+	saved = errno; /* not known (an fd we did not see made): ask once */
+	fl = FL_REAL(fcntl)(fd, F_GETFL);
+	errno = saved;
+	if (fl < 0)
+		return false;
+	fl__fd_note(fd, (fl & O_NONBLOCK) != 0, 0);
+	return (fl & O_NONBLOCK) != 0;
+}
+
+static int64_t tv_ns(const struct timeval *tv)
+{
+	return (int64_t)tv->tv_sec * 1000000000ll + (int64_t)tv->tv_usec * 1000;
+}
+
+int64_t fl__sock_timeo(int fd, int dir)
+{
+	struct fl_fdst *st = fl__fdst(fd);
+	struct timeval rv = {0, 0}, sv = {0, 0};
+	socklen_t l = sizeof(rv);
+	int saved;
+
+	if (st && atomic_load_explicit(&st->tmok, memory_order_acquire))
+		return atomic_load(dir ? &st->sndtimeo : &st->rcvtimeo);
+	saved = errno; /* not known: ask once (a wait is about to begin) */
+	FL_REAL(getsockopt)(fd, SOL_SOCKET, SO_RCVTIMEO, &rv, &l);
+	l = sizeof(sv);
+	FL_REAL(getsockopt)(fd, SOL_SOCKET, SO_SNDTIMEO, &sv, &l);
+	errno = saved;
+	if (st) {
+		atomic_store(&st->rcvtimeo, tv_ns(&rv));
+		atomic_store(&st->sndtimeo, tv_ns(&sv));
+		atomic_store_explicit(&st->tmok, 1, memory_order_release);
+	}
+	return tv_ns(dir ? &sv : &rv);
+}
+
+int fl__sock_type(int fd)
+{
+	struct fl_fdst *st = fl__fdst(fd);
+	int type = 0, saved;
+	socklen_t l = sizeof(type);
+
+	if (st && atomic_load_explicit(&st->stype, memory_order_relaxed))
+		return atomic_load_explicit(&st->stype, memory_order_relaxed);
+	saved = errno;
+	FL_REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &l);
+	errno = saved;
+	fl__fd_note(fd, -1, type);
+	return type;
+}
+
 
 /* Pending readiness hides: a short list under a spinlock (slow path only;
  * reset in a forked child, where the holder thread no longer exists). */
@@ -480,19 +640,29 @@ unsigned fl__class(int fd)
 bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v)
 {
 	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
-	int64_t now = fl__mono_ns();
+	int64_t now, waited;
 
 	v->fault = FL_FAULT_NONE;
+	v->nth = 0;
 	if (!c)
 		return false;
-	if (!fl__live(c, now))
-		fl__attach_poll();
-	if (!fl__decide_at(c, target, op, now, v))
+	if (atomic_load_explicit(&c->hdr.state, memory_order_relaxed) != FL_STATE_ACTIVE)
+		fl__attach_poll(); /* over: a new drill? */
+	if (!fl__decide_lazy(c, target, op, fl__mono_ns, v)) {
+		if (v->t_run < 0)
+			fl__attach_poll(); /* a rule fired on a dead block: a new one? */
 		return false;
-	if (v->pregate) { /* a pinned order: the previous fault's call first */
-		fl__gate_wait(v);
+	}
+	now = v->t_run + c->hdr.epoch_mono_ns;
+	if (v->pregate && v->until_target && v->until_target < FL_MAX_TARGETS &&
+	    v->until_op < FL_OP__COUNT) {
+		/* a pinned order: the call it follows must have happened first */
+		struct fl_wait w = {.end = now + v->until_max_ns, .bound = INT64_MAX,
+				    .gate = FL_PASSED(c, v->until_target, v->until_op),
+				    .waiters = FL_WAITERS(c, v->until_target, v->until_op),
+				    .gate_nth = v->until_nth, .intr = FL_INTR_NONE};
+		fl__wait(&w, &waited);
 		v->t_run = fl__mono_ns() - c->hdr.epoch_mono_ns;
-		fl__passed_at(c, target, op, v->nth);
 	}
 	return true;
 }
@@ -501,76 +671,6 @@ bool fl__hides_apply(int64_t now)
 {
 	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
 	return c && fl__live(c, now);
-}
-
-static void futex_wait(void *addr, uint32_t val, int64_t ns)
-{
-	struct timespec ts = {ns / 1000000000ll, ns % 1000000000ll};
-	SYS(SYS_futex, addr, FUTEX_WAIT, val, &ts, NULL, 0);
-}
-
-#define SLICE_NS 20000000ll /* re-check heartbeat and state this often */
-
-void fl__sleep_ns(int64_t ns)
-{
-	struct fl_ctl *c = atomic_load(&fl__ctl);
-	int64_t now = fl__mono_ns(), end = now + ns;
-	int saved = errno;
-
-	while (c && now < end && fl__live(c, now)) {
-		int64_t slice = end - now < SLICE_NS ? end - now : SLICE_NS;
-		futex_wait(&c->hdr.state, FL_STATE_ACTIVE, slice);
-		now = fl__mono_ns();
-	}
-	errno = saved;
-}
-
-static void journal_begin(struct fl_verdict *v, int64_t value_ns)
-{
-	if (v->journaled)
-		return;
-	fl__journal(v, FL_J_FAULT, 0, 0, value_ns);
-	v->journaled = true;
-}
-
-void fl__fault_sleep(struct fl_verdict *v, int64_t ns)
-{
-	if (ns <= 0)
-		return; /* nothing to wait for: one record, written after */
-	journal_begin(v, ns);
-	fl__sleep_ns(ns);
-}
-
-bool fl__gate_wait(struct fl_verdict *v)
-{
-	struct fl_ctl *c = atomic_load(&fl__ctl);
-	unsigned t = v->until_target, op = v->until_op;
-	int64_t now = fl__mono_ns(), end = now + v->until_max_ns;
-	bool opened = false;
-	int saved = errno;
-
-	if (!c || t == 0 || t >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
-		return false;
-	if (!v->pregate) /* a pinning gate is not the fault: journal after it */
-		journal_begin(v, v->until_max_ns);
-	/* hold: the call has been made; pinning: it has passed its own gate */
-	_Atomic uint64_t *word = v->pregate ? &c->passed[t][op] : &c->counters[t][op];
-	atomic_fetch_add(&c->waiters[t][op], 1);
-	for (;;) {
-		uint64_t cur = atomic_load(word);
-		if (cur >= v->until_nth) {
-			opened = true;
-			break;
-		}
-		if (now >= end || !fl__live(c, now))
-			break;
-		int64_t slice = end - now < SLICE_NS ? end - now : SLICE_NS;
-		futex_wait((void *)word, (uint32_t)cur, slice);
-		now = fl__mono_ns();
-	}
-	atomic_fetch_sub(&c->waiters[t][op], 1);
-	errno = saved;
-	return opened;
 }
 
 void fl__journal(const struct fl_verdict *v, int kind, int64_t ret, int err,

@@ -5,8 +5,11 @@
  * their vector/positional forms, fsync, rename, close, and the dup family
  * that carries an fd's class.
  *
- * Opens are decided before the call (an open that fails never opens); the
- * new fd is classified by its path. close always closes, then reports.
+ * Every wrapper: guard → decide → act (act.c) or forward. Opens are decided
+ * before the call (an open that fails never opens); the new fd is
+ * classified by its canonical path (canon_path). close always closes, then
+ * reports. close_range and closefrom forget the targets they close. fcntl
+ * (F_SETFL) and ioctl (FIONBIO) keep the O_NONBLOCK cache (shim.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,8 +17,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "io.h"
 
@@ -23,43 +28,65 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 /* ---- paths ------------------------------------------------------------- */
 
-/* Absolute form of `path` relative to dirfd (AT_FDCWD or a directory fd),
- * lexically; no allocation. Returns false when it does not fit. */
-static bool abs_path(int dirfd, const char *path, char *out, size_t outlen)
+/* The name /proc/self/fd gives fd: the kernel's canonical path. */
+static bool fd_path(int fd, char *out, size_t outlen)
 {
-	size_t n;
-	ssize_t m;
+	char link[64];
+	ssize_t n;
 
-	if (path[0] == '/') {
-		n = strlen(path);
-		if (n >= outlen)
-			return false;
-		memcpy(out, path, n + 1);
-		return true;
-	}
-	if (dirfd == AT_FDCWD) {
-		if (syscall(SYS_getcwd, out, outlen) < 0)
-			return false;
-		n = strlen(out);
-	} else {
-		char link[64];
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-		m = syscall(SYS_readlink, link, out, outlen - 1);
-		if (m <= 0)
-			return false;
-		n = (size_t)m;
-		out[n] = '\0';
-	}
-	if (n + 1 + strlen(path) + 1 > outlen)
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = syscall(SYS_readlink, link, out, outlen - 1);
+	if (n <= 0)
 		return false;
-	if (n == 0 || out[n - 1] != '/')
-		out[n++] = '/';
-	memcpy(out + n, path, strlen(path) + 1);
+	out[n] = '\0';
 	return true;
 }
 
+/* The path the kernel will reach for `path` (relative to dirfd or the cwd),
+ * made canonical by the kernel itself: `.`, `..` and symlinks resolved as
+ * it resolves them. An O_PATH open (no side effect: nothing is read,
+ * created or truncated) of the path — or, for a file not made yet, of its
+ * directory, then the last name — and its /proc/self/fd name. Only when
+ * the block has path targets. */
+static bool canon_path(int dirfd, const char *path, int oflags, char *out, size_t outlen)
+{
+	int fl = O_PATH | O_CLOEXEC | (oflags & O_NOFOLLOW), fd;
+	const char *slash, *name;
+	char dir[PATH_MAX];
+	size_t n;
+	bool ok;
+
+	if (!*path)
+		return false;
+	fd = (int)syscall(SYS_openat, dirfd, path, fl);
+	if (fd < 0) { /* not there (yet): its directory, then the last name */
+		slash = strrchr(path, '/');
+		name = slash ? slash + 1 : path;
+		n = slash ? (size_t)(slash - path) : 0;
+		if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || n + 2 > sizeof(dir))
+			return false;
+		memcpy(dir, slash ? path : ".", slash ? n : 1);
+		dir[slash ? (n ? n : 1) : 1] = '\0'; /* "/x": the root */
+		fd = (int)syscall(SYS_openat, dirfd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return false;
+		ok = fd_path(fd, out, outlen);
+		n = strlen(out);
+		ok = ok && n + 1 + strlen(name) + 1 <= outlen;
+		if (ok) {
+			if (n == 0 || out[n - 1] != '/')
+				out[n++] = '/';
+			memcpy(out + n, name, strlen(name) + 1);
+		}
+	} else {
+		ok = fd_path(fd, out, outlen);
+	}
+	syscall(SYS_close, fd);
+	return ok;
+}
+
 /* Target id of a path, or 0. Only when the block has path targets. */
-static unsigned path_target(int dirfd, const char *path)
+static unsigned path_target(int dirfd, const char *path, int oflags)
 {
 	struct fl_ctl *c = atomic_load(&fl__ctl);
 	char abs[PATH_MAX];
@@ -69,78 +96,144 @@ static unsigned path_target(int dirfd, const char *path)
 	if (!c || !path || atomic_load(&fl__mode) != FL_MODE_ON ||
 	    !(atomic_load(&fl__has) & FL_HAS_PATH))
 		return 0;
-	if (abs_path(dirfd, path, abs, sizeof(abs)))
+	if (canon_path(dirfd, path, oflags, abs, sizeof(abs)))
 		t = fl__match_path(c, abs);
 	errno = saved;
 	return t;
 }
 
+/* Does this process have to look at a path at all? One load, one compare. */
+static inline bool paths_armed(void)
+{
+	return FL_UNLIKELY(atomic_load_explicit(&fl__has, memory_order_relaxed) &
+			   (FL_HAS_PATH | FL_HAS_WAIT));
+}
+
+/* Candidates: could an open of `path` reach a path target at all? Told from
+ * its last name alone, with no system call, so an untargeted open costs
+ * nothing while path targets exist: when every target's last name is
+ * literal (".../data", ".../ledger.db"), a path whose last name is none of
+ * them is not a target. A target whose last name has a wildcard (* ? [)
+ * makes every open a candidate (made canonical by the kernel: canon_path).
+ * Limit: a symlink as the LAST name, whose own name is none of the targets'
+ * literal last names, is not followed (symlinked directories are). */
+#define CAND_HASH(b) (((unsigned)(unsigned char)(b)[0] * 31u + (unsigned char)(b)[1]) & 63u)
+static struct {
+	struct fl_ctl *_Atomic c; /* the block the filter was built for */
+	_Atomic uint32_t gen;
+	_Atomic bool all;
+	_Atomic uint64_t bloom;   /* CAND_HASH of the literal last names */
+} cand;
+
+static void cand_build(struct fl_ctl *c, uint32_t gen)
+{
+	uint64_t bloom = 0;
+	bool all = false;
+
+	for (unsigned i = 1; i < c->hdr.ntargets && i < FL_MAX_TARGETS; i++) {
+		const char *pat = c->targets[i].pattern, *last, *w = NULL;
+		if (c->targets[i].kind != FL_TK_PATH)
+			continue;
+		for (const char *q = pat; *q; q++)
+			if (*q == '*' || *q == '?' || *q == '[')
+				w = q;
+		last = strrchr(pat, '/');
+		/* a wildcard may stand for '/' (fl__glob): only a literal tail
+		 * after the last wildcard that holds a '/' fixes the last name */
+		if (!last || (w && w > last) || !last[1])
+			all = true;
+		else
+			bloom |= 1ull << CAND_HASH(last + 1);
+	}
+	atomic_store(&cand.all, all);
+	atomic_store(&cand.bloom, bloom);
+	atomic_store(&cand.gen, gen);
+	atomic_store_explicit(&cand.c, c, memory_order_release);
+}
+
+static bool candidate(const char *path)
+{
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	const char *b;
+	uint32_t gen;
+
+	if (!c || !path || atomic_load_explicit(&fl__mode, memory_order_relaxed) != FL_MODE_ON)
+		return true; /* no block yet: the slow path polls for one */
+	gen = atomic_load_explicit(&c->hdr.gen, memory_order_acquire);
+	if (gen & 1)
+		return true; /* being republished */
+	if (atomic_load_explicit(&cand.c, memory_order_acquire) != c ||
+	    atomic_load_explicit(&cand.gen, memory_order_relaxed) != gen)
+		cand_build(c, gen);
+	if (atomic_load_explicit(&cand.all, memory_order_relaxed))
+		return true;
+	b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	if (!b[0] || (b[0] == '.' && (!b[1] || (b[1] == '.' && !b[2]))))
+		return true; /* the last name is the kernel's to find */
+	return atomic_load_explicit(&cand.bloom, memory_order_relaxed) >> CAND_HASH(b) & 1;
+}
+
+static unsigned path_target_polled(int dirfd, const char *path, int oflags)
+{
+	fl__attach_poll();
+	return path_target(dirfd, path, oflags);
+}
+
 /* ---- open ------------------------------------------------------------------ */
 
-static void classify_new(int fd, unsigned t)
+struct open_args {
+	int dirfd;
+	const char *path;
+	int flags;
+	mode_t mode;
+	unsigned t;
+	const char *fmode; /* fopen */
+	FILE *f;
+};
+
+static int64_t open_call(struct fl_call *k, size_t cap)
 {
-	if (fd < 0)
-		return;
-	fl__fd_forget(fd);
-	fl__fd_set(fd, t ? t : FL_FD_NONE);
+	struct open_args *a = k->ctx;
+	int fd;
+
+	if (a->fmode) {
+		a->f = FL_REAL(fopen)(a->path, a->fmode);
+		fd = a->f ? fileno(a->f) : -1;
+	} else {
+		fd = FL_REAL(openat)(a->dirfd, a->path, a->flags, a->mode);
+	}
+	if (fd >= 0) {
+		int saved = errno;
+		fl__fd_new(fd, a->t ? a->t : FL_FD_NONE, -1, 0, -1);
+		errno = saved;
+	}
+	return fd;
 }
 
-/* Decide an open of target t. Returns true when the open must fail with
- * errno set; otherwise *v says what to do around the real open. */
-static bool open_pre(unsigned t, struct fl_verdict *v, int64_t *t0)
+static int open_slow(struct open_args *a)
 {
-	*t0 = fl__mono_ns();
-	if (!t || !fl__decide(t, FL_OP_OPEN, v)) {
-		v->fault = FL_FAULT_NONE;
-		return false;
-	}
-	switch (v->fault) {
-	case FL_FAULT_ERROR:
-		fl__journal(v, FL_J_FAULT, -1, v->err, 0);
-		errno = v->err;
-		return true;
-	case FL_FAULT_DELAY:
-		fl__fault_sleep(v, fl__verdict_ns(v));
-		break;
-	case FL_FAULT_HOLD:
-		v->bytes = fl__gate_wait(v); /* remember for the journal */
-		break;
-	}
-	return false;
-}
+	struct fl_call k = {.op = FL_OP_OPEN, .fd = -1, .real = open_call, .ctx = a};
+	struct fl_verdict v;
 
-static void open_post(struct fl_verdict *v, int64_t r, int64_t t0)
-{
-	int err = r < 0 ? errno : 0;
-	int kind = FL_J_FAULT;
-
-	if (v->fault == FL_FAULT_NONE)
-		return;
-	if (v->fault == FL_FAULT_LATE_ACK)
-		fl__fault_sleep(v, fl__verdict_ns(v));
-	if (v->fault == FL_FAULT_HOLD)
-		kind = v->bytes ? FL_J_GATE_OPEN : FL_J_GATE_TIMEOUT;
-	fl__journal(v, kind, r, err, fl__mono_ns() - t0);
-	errno = err ? err : errno;
+	a->t = path_target_polled(a->dirfd, a->path, a->flags);
+	if (!a->t)
+		return (int)open_call(&k, SIZE_MAX);
+	fl__decide(a->t, FL_OP_OPEN, &v);
+	return (int)fl__act(&k, &v);
 }
 
 static int open_common(int dirfd, const char *path, int flags, mode_t mode)
 {
-	unsigned t = 0;
-	struct fl_verdict v;
-	int64_t t0;
+	struct open_args a = {dirfd, path, flags, mode, 0, NULL, NULL};
 	int fd;
 
-	if (atomic_load_explicit(&fl__mode, memory_order_relaxed) != FL_MODE_OFF) {
-		fl__attach_poll();
-		t = path_target(dirfd, path);
+	if (FL_LIKELY(!paths_armed()) || !candidate(path)) {
+		fd = FL_REAL(openat)(dirfd, path, flags, mode);
+		fl__fd_set(fd, FL_FD_NONE); /* no path target: not one */
+		return fd;
 	}
-	if (open_pre(t, &v, &t0))
-		return -1;
-	fd = FL_REAL(openat)(dirfd, path, flags, mode);
-	classify_new(fd, t);
-	open_post(&v, fd, t0);
-	return fd;
+	return open_slow(&a);
 }
 
 static mode_t open_mode(int flags, va_list ap)
@@ -228,22 +321,15 @@ FL_API int creat64(const char *path, mode_t mode)
 
 FL_API FILE *fopen(const char *path, const char *mode)
 {
-	unsigned t = 0;
-	struct fl_verdict v;
-	int64_t t0;
-	FILE *f;
+	struct open_args a = {AT_FDCWD, path, 0, 0, 0, mode, NULL};
 
-	if (atomic_load_explicit(&fl__mode, memory_order_relaxed) != FL_MODE_OFF) {
-		fl__attach_poll();
-		t = path_target(AT_FDCWD, path);
+	if (FL_LIKELY(!paths_armed()) || !candidate(path)) {
+		FILE *f = FL_REAL(fopen)(path, mode);
+		if (f)
+			fl__fd_set(fileno(f), FL_FD_NONE);
+		return f;
 	}
-	if (open_pre(t, &v, &t0))
-		return NULL;
-	f = FL_REAL(fopen)(path, mode);
-	if (f)
-		classify_new(fileno(f), t);
-	open_post(&v, f ? fileno(f) : -1, t0);
-	return f;
+	return open_slow(&a) >= 0 ? a.f : NULL;
 }
 
 FL_API FILE *fopen64(const char *path, const char *mode)
@@ -259,8 +345,11 @@ FL_API int fclose(FILE *f)
 {
 	int fd = f ? fileno(f) : -1;
 	int r = FL_REAL(fclose)(f);
-	if (fd >= 0)
+	if (fd >= 0 && !fl_fd_untargeted(fd)) {
+		int saved = errno;
 		fl__fd_forget(fd);
+		errno = saved;
+	}
 	return r;
 }
 
@@ -386,23 +475,34 @@ FL_API int sync_file_range(int fd, off_t off, off_t n, unsigned int flags)
 
 /* ---- rename ---------------------------------------------------------------- */
 
+struct rename_args {
+	int da, db;
+	const char *a, *b;
+	unsigned fl;
+};
+
+static int64_t rename_call(struct fl_call *k, size_t cap)
+{
+	const struct rename_args *r = k->ctx;
+	return FL_REAL(renameat2)(r->da, r->a, r->db, r->b, r->fl);
+}
+
 static int rename_common(int da, const char *a, int db, const char *b, unsigned fl)
 {
-	unsigned t = 0;
+	struct rename_args ra = {da, db, a, b, fl};
+	struct fl_call k = {.op = FL_OP_RENAME, .fd = -1, .real = rename_call, .ctx = &ra};
 	struct fl_verdict v;
-	int64_t t0;
-	int r;
+	unsigned t = 0;
 
-	if (atomic_load_explicit(&fl__has, memory_order_relaxed) & FL_HAS_PATH) {
-		t = path_target(da, a);
+	if (paths_armed() && (candidate(a) || candidate(b))) { /* names: no symlink followed */
+		t = path_target_polled(da, a, O_NOFOLLOW);
 		if (!t)
-			t = path_target(db, b);
+			t = path_target(db, b, O_NOFOLLOW);
 	}
-	if (open_pre(t, &v, &t0)) /* same shape as open: decided before */
-		return -1;
-	r = FL_REAL(renameat2)(da, a, db, b, fl);
-	open_post(&v, r, t0);
-	return r;
+	if (!t)
+		return (int)rename_call(&k, SIZE_MAX);
+	fl__decide(t, FL_OP_RENAME, &v);
+	return (int)fl__act(&k, &v);
 }
 
 FL_API int rename(const char *a, const char *b)
@@ -422,48 +522,61 @@ FL_API int renameat2(int da, const char *a, int db, const char *b, unsigned int 
 
 /* ---- close and the dup family --------------------------------------------- */
 
-static int close_slow(int fd)
+static int64_t close_call(struct fl_call *k, size_t cap)
 {
-	unsigned t = fl__class(fd);
-	struct fl_verdict v;
-	int r, err;
-
-	if (t == FL_FD_NONE || !fl__decide(t, FL_OP_CLOSE, &v)) {
-		r = FL_REAL(close)(fd);
-		fl__fd_forget(fd);
-		return r;
-	}
-	r = FL_REAL(close)(fd); /* close always closes, then reports */
-	err = r < 0 ? errno : 0;
-	fl__fd_forget(fd);
-	if (v.fault == FL_FAULT_ERROR && r == 0) {
-		r = -1;
-		err = v.err;
-	} else if (v.fault == FL_FAULT_HOLD) {
-		fl__gate_wait(&v);
-	} else {
-		fl__fault_sleep(&v, fl__verdict_ns(&v));
-	}
-	fl__journal(&v, FL_J_FAULT, r, err, fl__verdict_ns(&v));
-	errno = err ? err : errno;
+	int r = FL_REAL(close)(k->fd), saved = errno; /* close always closes */
+	fl__fd_forget(k->fd);
+	errno = saved;
 	return r;
 }
 
+static int close_slow(int fd)
+{
+	struct fl_call k = {.op = FL_OP_CLOSE, .fd = fd, .real = close_call};
+	unsigned t = fl__class(fd);
+	struct fl_verdict v;
+
+	if (t == FL_FD_NONE)
+		return (int)close_call(&k, SIZE_MAX);
+	fl__decide(t, FL_OP_CLOSE, &v);
+	return (int)fl__act(&k, &v);
+}
+
+/* Untargeted: the number keeps FL_FD_NONE; whatever is made next with it
+ * is classified by its maker (socket, open, accept, dup) or on first use. */
 FL_API int close(int fd)
 {
-	if (fl_fd_untargeted(fd)) {
-		int r = FL_REAL(close)(fd);
-		fl__fd_forget(fd);
-		return r;
-	}
+	if (fl_fd_untargeted(fd))
+		return FL_REAL(close)(fd);
 	return close_slow(fd);
+}
+
+FL_API int close_range(unsigned int lo, unsigned int hi, int flags)
+{
+	int r = FL_REAL(close_range)(lo, hi, flags), saved = errno;
+	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+		fl__fd_forget_range(lo, hi); /* a pipe reusing a number is not the target */
+	errno = saved;
+	return r;
+}
+
+FL_API void closefrom(int lo)
+{
+	FL_REAL(closefrom)(lo);
+	if (lo >= 0) {
+		int saved = errno;
+		fl__fd_forget_range((unsigned)lo, UINT_MAX);
+		errno = saved;
+	}
 }
 
 FL_API int dup(int fd)
 {
 	int r = FL_REAL(dup)(fd);
-	if (r >= 0)
+	if (r >= 0 && !fl_fd_untargeted(fd))
 		fl__fd_dup(fd, r);
+	else if (r >= 0)
+		fl__fd_set(r, FL_FD_NONE);
 	return r;
 }
 
@@ -492,7 +605,21 @@ FL_API int fcntl(int fd, int cmd, ...)
 	int r = FL_REAL(fcntl)(fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		fl__fd_dup(fd, r);
+	else if (r >= 0 && cmd == F_SETFL)
+		fl__fd_note(fd, ((int)(intptr_t)arg & O_NONBLOCK) != 0, 0);
 	return r;
 }
 
 FL_API int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
+
+FL_API int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	int r = FL_REAL(ioctl)(fd, req, arg);
+	if (r == 0 && req == FIONBIO && arg)
+		fl__fd_note(fd, *(const int *)arg != 0, 0);
+	return r;
+}

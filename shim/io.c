@@ -7,7 +7,9 @@
  *    call returns EAGAIN and poll/epoll/select hide the fd until it is due
  *    (poll.c), so the program's own timeouts still bound the wait. A
  *    non-blocking recv with nothing to read is not counted (its nth would
- *    depend on timing). On a blocking socket the call sleeps.
+ *    depend on timing). On a blocking socket the call waits as for a late
+ *    peer: signals and SO_RCVTIMEO/SO_SNDTIMEO end it as the kernel would
+ *    (act.c).
  *  - Files: delay sleeps before the call; late_ack makes the real call and
  *    reports it late (a late fsync is still a real fsync); error replaces
  *    the call (fsync: after it); short caps the byte count.
@@ -113,49 +115,20 @@ ssize_t fl__io_real(struct fl_io *io, size_t cap)
 	return -1;
 }
 
-bool fl__nonblock(int fd, int msgflags)
-{
-	int saved = errno, fl;
-
-	if (msgflags & MSG_DONTWAIT)
-		return true;
-	fl = FL_REAL(fcntl)(fd, F_GETFL);
-	errno = saved;
-	return fl >= 0 && (fl & O_NONBLOCK);
-}
-
-void fl__hide(int fd, int dir, int64_t due)
-{
-	struct fl_fdst *st = fl__fdst(fd);
-
-	if (!st)
-		return;
-	atomic_store(dir ? &st->wdue : &st->rdue, due);
-	fl__pending_add(fd);
-}
-
 static ssize_t fail(int err)
 {
 	errno = err;
 	return -1;
 }
 
-/* Record the outcome of an injected fault; returns r with errno intact. */
-static ssize_t done(struct fl_verdict *v, ssize_t r, int64_t value_ns)
-{
-	int err = r < 0 ? errno : 0;
-	fl__journal(v, FL_J_FAULT, r, err, value_ns);
-	errno = err ? err : errno;
-	return r;
-}
-
 /* A readiness hide decided earlier for this direction: still hidden
- * (EAGAIN, or sleep when blocking), or due now (make the real call, not
- * counted again). Returns 1 when the caller should return *ret. */
-int fl__pending_due(int fd, struct fl_fdst *st, int dir, bool nb, ssize_t *ret)
+ * (EAGAIN; a blocking call waits for it as for a late peer), or due now
+ * (make the real call, not counted again). */
+int fl__pending_due(int fd, struct fl_fdst *st, int dir, unsigned op, bool nb,
+		    ssize_t *ret)
 {
 	_Atomic int64_t *due = dir ? &st->wdue : &st->rdue;
-	int64_t d = atomic_load(due), now;
+	int64_t d = atomic_load(due), now, tmo, waited;
 
 	if (!d)
 		return -1;
@@ -166,12 +139,22 @@ int fl__pending_due(int fd, struct fl_fdst *st, int dir, bool nb, ssize_t *ret)
 		*ret = fail(EAGAIN);
 		return 1;
 	}
-	if (d > now)
-		fl__sleep_ns(d - now);
+	if (d > now) {
+		tmo = fl__sock_timeo(fd, dir);
+		struct fl_wait w = {.end = d, .bound = tmo > 0 ? now + tmo : INT64_MAX,
+				    .intr = fl__intr_class(op, true, tmo, true)};
+		int why = fl__wait(&w, &waited);
+		if (why == FL_W_INTR || why == FL_W_BOUND) {
+			*ret = fail(why == FL_W_INTR ? EINTR : EAGAIN);
+			return 1;
+		}
+	}
 	atomic_store(due, 0);
 	if (!atomic_load(&st->rdue) && !atomic_load(&st->wdue))
 		fl__pending_del(fd);
-	return 0;
+	/* a deferred call is made now; after a late readiness alone (late_ack,
+	 * a connect) the call is a new one, decided as any other */
+	return st->pnth[dir] ? 0 : -1;
 }
 
 /* Would a non-blocking receive find nothing? Such calls are not counted. */
@@ -185,96 +168,50 @@ static bool nothing_to_read(int fd)
 	return empty;
 }
 
-static ssize_t hold(struct fl_io *io, struct fl_verdict *v, bool before)
+static int64_t io_call(struct fl_call *k, size_t cap)
 {
-	int64_t t0 = fl__mono_ns();
-	ssize_t r = 0;
-	bool opened;
-
-	if (!before)
-		r = fl__io_real(io, SIZE_MAX);
-	int err = errno;
-	opened = fl__gate_wait(v);
-	if (before)
-		r = fl__io_real(io, SIZE_MAX);
-	else
-		errno = err;
-	err = r < 0 ? errno : 0;
-	fl__journal(v, opened ? FL_J_GATE_OPEN : FL_J_GATE_TIMEOUT, r, err,
-		    fl__mono_ns() - t0);
-	errno = err ? err : errno;
-	return r;
+	return fl__io_real(k->ctx, cap);
 }
 
-/* Faults on a socket: op recv (dir 0) or send (dir 1). */
-static ssize_t sock_act(struct fl_io *io, struct fl_fdst *st, int dir, bool nb,
-			struct fl_verdict *v)
+/* What an earlier fault left on the socket: a reset (EOF / EPIPE), or a
+ * readiness hide still pending or due (the deferred call is made now and
+ * happens now). True with *r when the call is answered that way. */
+static bool sock_pending(struct fl_io *io, int dir, unsigned op, int mf, ssize_t *r)
 {
-	int64_t ns = fl__verdict_ns(v);
-	ssize_t r;
+	struct fl_fdst *st = fl__fdst(io->fd);
+	int p;
 
-	switch (v->fault) {
-	case FL_FAULT_STALE: /* nothing new until the window closes, then all */
-	case FL_FAULT_DELAY:
-	case FL_FAULT_TIMEOUT:
-		if (nb && st) {
-			fl__hide(io->fd, dir, fl__mono_ns() + ns);
-			return done(v, fail(EAGAIN), ns);
-		}
-		fl__fault_sleep(v, ns);
-		if (v->fault == FL_FAULT_TIMEOUT)
-			return done(v, fail(EAGAIN), ns);
-		return done(v, fl__io_real(io, SIZE_MAX), ns);
-	case FL_FAULT_ERROR:
-		return done(v, fail(v->err), 0);
-	case FL_FAULT_RESET:
-		fl__reset_conn(io->fd);
-		if (st)
-			atomic_store(&st->reset, 1);
-		return done(v, fail(ECONNRESET), 0);
-	case FL_FAULT_SHORT:
-		return done(v, fl__io_real(io, (size_t)v->bytes), 0);
-	case FL_FAULT_LATE_ACK:
-		r = fl__io_real(io, SIZE_MAX);
-		if (nb && st)
-			fl__hide(io->fd, dir, fl__mono_ns() + ns);
-		else
-			fl__fault_sleep(v, ns);
-		return done(v, r, ns);
-	case FL_FAULT_HOLD:
-		return hold(io, v, dir == 0);
+	if (!st || !atomic_load_explicit(&st->dirty, memory_order_relaxed))
+		return false;
+	if (atomic_load(&st->reset)) {
+		*r = dir ? fail(EPIPE) : 0; /* we reset it: EOF / broken pipe */
+		return true;
 	}
-	return fl__io_real(io, SIZE_MAX);
-}
-
-/* Is the call non-blocking? Asked only when the answer matters (it costs
- * a system call): a send with no fault never needs it. */
-static bool io_nb(const struct fl_io *io, int *known)
-{
-	if (*known < 0)
-		*known = fl__nonblock(io->fd, io->kind >= FL_IO_RECVFROM ? io->flags : 0);
-	return *known;
+	if (!atomic_load(&st->rdue) && !atomic_load(&st->wdue))
+		return false;
+	p = fl__pending_due(io->fd, st, dir, op, fl__nonblock(io->fd, mf), r);
+	if (p == 0) {
+		*r = fl__io_real(io, SIZE_MAX);
+		fl__happened_fd(io->fd, dir, op);
+	}
+	return p >= 0;
 }
 
 static ssize_t sock_io(struct fl_io *io, unsigned t)
 {
-	int dir = fl_io_reads(io) ? 0 : 1, nb = -1;
-	struct fl_fdst *st = fl__fdst(io->fd);
+	int dir = fl_io_reads(io) ? FL_DIR_IN : FL_DIR_OUT;
+	int mf = io->kind >= FL_IO_RECVFROM ? io->flags : 0;
+	struct fl_call k = {.op = dir ? FL_OP_SEND : FL_OP_RECV, .fd = io->fd,
+			    .sock = true, .msgflags = mf, .real = io_call, .ctx = io};
 	struct fl_verdict v;
 	ssize_t r;
 
-	if (st && atomic_load(&st->reset))
-		return dir ? fail(EPIPE) : 0; /* we reset it: EOF / broken pipe */
-	if (st && (atomic_load(&st->rdue) || atomic_load(&st->wdue))) {
-		int p = fl__pending_due(io->fd, st, dir, io_nb(io, &nb), &r);
-		if (p >= 0)
-			return p == 1 ? r : fl__io_real(io, SIZE_MAX);
-	}
-	if (dir == 0 && io_nb(io, &nb) && nothing_to_read(io->fd))
-		return fl__io_real(io, SIZE_MAX);
-	if (!fl__decide(t, dir ? FL_OP_SEND : FL_OP_RECV, &v))
-		return fl__io_real(io, SIZE_MAX);
-	return sock_act(io, st, dir, io_nb(io, &nb), &v);
+	if (sock_pending(io, dir, k.op, mf, &r))
+		return r;
+	if (dir == FL_DIR_IN && fl__nonblock(io->fd, mf) && nothing_to_read(io->fd))
+		return fl__io_real(io, SIZE_MAX); /* not counted: timing would be */
+	fl__decide(t, k.op, &v);
+	return fl__act(&k, &v);
 }
 
 #define STALE_NO_SNAPSHOT (-2)
@@ -300,7 +237,7 @@ static int snapshot_fd(int fd, unsigned rule)
 
 /* A read served from the snapshot, at the real fd's offset (which then
  * advances as the real read would have). Writes never come here. */
-static ssize_t stale_read(struct fl_io *io, struct fl_verdict *v)
+static ssize_t stale_read(struct fl_io *io, const struct fl_verdict *v)
 {
 	int saved = errno, s = snapshot_fd(io->fd, (unsigned)v->rule);
 	bool positional = io->kind == FL_IO_PREAD || io->kind == FL_IO_PREADV2;
@@ -327,34 +264,10 @@ static ssize_t stale_read(struct fl_io *io, struct fl_verdict *v)
 	return r;
 }
 
-/* Faults on a file: op read, write or fsync. An fsync failure is reported
- * after a real fsync: the shim never keeps the program's data from disk. */
-static ssize_t file_act(struct fl_io *io, struct fl_verdict *v)
+static int64_t stale_call(struct fl_call *k, const struct fl_verdict *v)
 {
-	int64_t ns = fl__verdict_ns(v);
-	ssize_t r;
-
-	switch (v->fault) {
-	case FL_FAULT_DELAY:
-		fl__fault_sleep(v, ns);
-		return done(v, fl__io_real(io, SIZE_MAX), ns);
-	case FL_FAULT_LATE_ACK:
-		r = fl__io_real(io, SIZE_MAX);
-		fl__fault_sleep(v, ns);
-		return done(v, r, ns);
-	case FL_FAULT_ERROR:
-		if (v->op == FL_OP_FSYNC)
-			fl__io_real(io, SIZE_MAX);
-		return done(v, fail(v->err), 0);
-	case FL_FAULT_SHORT:
-		return done(v, fl__io_real(io, (size_t)v->bytes), 0);
-	case FL_FAULT_HOLD:
-		return hold(io, v, fl_io_reads(io));
-	case FL_FAULT_STALE:
-		r = stale_read(io, v);
-		return r == STALE_NO_SNAPSHOT ? fl__io_real(io, SIZE_MAX) : done(v, r, ns);
-	}
-	return fl__io_real(io, SIZE_MAX);
+	ssize_t r = stale_read(k->ctx, v);
+	return r == STALE_NO_SNAPSHOT ? FL_NO_STALE : r;
 }
 
 static unsigned io_op(const struct fl_io *io)
@@ -376,7 +289,8 @@ ssize_t fl__io(struct fl_io *io)
 	kind = c->targets[cls].kind;
 	if (kind == FL_TK_TCP || kind == FL_TK_UDP || kind == FL_TK_UNIX)
 		return io->kind >= FL_IO_FSYNC ? fl__io_real(io, SIZE_MAX) : sock_io(io, cls);
-	if (!fl__decide(cls, io_op(io), &v))
-		return fl__io_real(io, SIZE_MAX);
-	return file_act(io, &v);
+	struct fl_call k = {.op = io_op(io), .fd = io->fd, .real = io_call,
+			    .stale = stale_call, .ctx = io};
+	fl__decide(cls, k.op, &v);
+	return fl__act(&k, &v);
 }

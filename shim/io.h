@@ -4,9 +4,8 @@
  * A wrapper packs its arguments into a struct fl_io and calls fl__io() (the
  * slow path). fl__io classifies the fd, maps the call to an op (recv/send
  * on a socket target, read/write on a path target), asks the decision
- * function once, and acts: fail, delay, shorten, hide readiness, hold, or
- * just forward through fl__io_real(), which performs the real call with an
- * optional byte cap.
+ * function once, and hands the verdict to the act layer (act.c), whose real
+ * call is fl__io_real(): the real call with an optional byte cap.
  */
 #ifndef FL_IO_H
 #define FL_IO_H
@@ -58,13 +57,14 @@ ssize_t fl__io_real(struct fl_io *io, size_t cap);
 
 /* Set fd's class directly (connect/accept/open know it). */
 void fl__fd_set(int fd, unsigned cls);
-/* Is fd in non-blocking mode (or the call asks for MSG_DONTWAIT)? */
-bool fl__nonblock(int fd, int msgflags);
-/* A readiness hide decided earlier for direction dir of fd: -1 none; 1
- * still hidden and non-blocking (return *ret, EAGAIN); 0 due now (slept
- * first when blocking): make the real call, not decided or counted again. */
-int fl__pending_due(int fd, struct fl_fdst *st, int dir, bool nb, ssize_t *ret);
-/* Hide readability (dir 0) or writability (dir 1) of fd until `due`. */
-void fl__hide(int fd, int dir, int64_t due);
+/* A readiness hide decided earlier for direction dir of fd: -1 none (or
+ * over, and the call is a new one); 1 still hidden and non-blocking, or a
+ * blocking wait for it ended by a signal or SO_*TIMEO (return *ret); 0 due
+ * now: make the deferred call, not decided or counted again. */
+int fl__pending_due(int fd, struct fl_fdst *st, int dir, unsigned op, bool nb,
+		    ssize_t *ret);
+/* Hide readability (dir 0) or writability (dir 1) of fd until `due`; nth
+ * (0 = none) is the deferred call that happens when the program makes it. */
+void fl__hide(int fd, int dir, int64_t due, uint64_t nth);
 
 #endif /* FL_IO_H */

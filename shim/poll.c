@@ -304,6 +304,7 @@ FL_API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (r == 0 && (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD) && ev) {
 		st->ep_events = ev->events;
 		st->ep_data = ev->data.u64;
+		atomic_store(&st->dirty, 1); /* cleared when the fd is closed */
 		atomic_store(&st->ep_fd, epfd + 1);
 	} else if (r == 0 && op == EPOLL_CTL_DEL) {
 		atomic_store(&st->ep_fd, 0);

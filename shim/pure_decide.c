@@ -43,8 +43,25 @@ static bool duration_fault(unsigned fault)
 
 /* Does rule r (id ri) fire for call number nth at run time t? On a fire,
  * *scale_ns gets the factor (0..1) to apply to its duration. */
+/* The clock, read only when a rule needs it (a window) or fires: an armed
+ * call that matches no rule reads no clock. */
+struct clk {
+	int64_t ns;
+	int64_t (*read)(void);
+	bool have;
+};
+
+static int64_t clk_now(struct clk *k)
+{
+	if (!k->have) {
+		k->ns = k->read();
+		k->have = true;
+	}
+	return k->ns;
+}
+
 static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
-		       unsigned ri, uint64_t nth, int64_t t, double *scale_ns)
+		       unsigned ri, uint64_t nth, struct clk *clk, double *scale_ns)
 {
 	uint32_t inten = atomic_load_explicit(&r->intensity, memory_order_relaxed);
 	uint64_t thresh = UINT64_MAX;
@@ -52,8 +69,11 @@ static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
 	*scale_ns = 1.0;
 	if ((r->flags & FL_RF_NTH) && (nth < r->nth_lo || nth > r->nth_hi))
 		return false;
-	if ((r->flags & FL_RF_WINDOW) && (t < r->win_from_ns || t >= r->win_to_ns))
-		return false;
+	if (r->flags & FL_RF_WINDOW) {
+		int64_t t = clk_now(clk) - c->hdr.epoch_mono_ns;
+		if (t < r->win_from_ns || t >= r->win_to_ns)
+			return false;
+	}
 	if (r->flags & FL_RF_PROB)
 		thresh = r->prob_thresh;
 	if (r->flags & FL_RF_SCALED) {
@@ -72,19 +92,19 @@ static bool rule_fires(const struct fl_ctl *c, const struct fl_rule *r,
 	return fl_prng(c->hdr.seed, FL_STREAM(ri, FL_STREAM_PROB), nth) < thresh;
 }
 
-/* Record that call nth of (t, op) has passed; wake pinning gates. */
+/* Call nth of (t, op) has happened: raise its gate word, wake gates. */
 void fl__passed_at(struct fl_ctl *c, unsigned t, unsigned op, uint64_t nth)
 {
-	_Atomic uint64_t *w = &c->passed[t][op];
+	_Atomic uint64_t *w = FL_PASSED(c, t, op);
 	uint64_t cur;
 
-	if (!c->watched[t][op])
-		return; /* no pinning gate waits on this counter */
+	if (!FL_WATCHED(c, t, op))
+		return; /* no gate waits on this call: it costs nothing */
 	cur = atomic_load_explicit(w, memory_order_relaxed);
 
 	while (cur < nth && !atomic_compare_exchange_weak(w, &cur, nth))
 		;
-	if (atomic_load(&c->waiters[t][op]))
+	if (atomic_load(FL_WAITERS(c, t, op)))
 		syscall(SYS_futex, (uint32_t *)(void *)w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
@@ -113,8 +133,8 @@ static void fill_verdict(const struct fl_rule *r, unsigned ri, double scale,
 	}
 }
 
-bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
-		   int64_t now_mono, struct fl_verdict *v)
+static bool decide(struct fl_ctl *c, unsigned target, unsigned op, struct clk *k,
+		   struct fl_verdict *v)
 {
 	uint64_t nth;
 	unsigned head;
@@ -122,21 +142,15 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 	v->fault = FL_FAULT_NONE;
 	v->journaled = false;
 	v->pregate = false;
+	v->deferred = false;
+	v->nth = 0;
+	v->t_run = 0;
 	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
 		return false;
 	v->target = (uint8_t)target;
 	v->op = (uint8_t)op;
-	nth = atomic_fetch_add_explicit(&c->counters[target][op], 1,
-					memory_order_acq_rel) + 1;
-	v->nth = nth;
-	v->t_run = now_mono - c->hdr.epoch_mono_ns;
-	v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
-	if (atomic_load_explicit(&c->waiters[target][op], memory_order_acquire))
-		fl__gate_kick_at(c, target, op);
-	if (!fl__live(c, now_mono)) {
-		fl__passed_at(c, target, op, nth);
-		return false;
-	}
+	nth = atomic_fetch_add_explicit(FL_CTR(c, target, op), 1, memory_order_acq_rel) + 1;
+	v->nth = nth; /* counted even when the drill is over: it still happens */
 	head = c->hdr.rule_head[target][op];
 	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
 		unsigned ri = head - 1;
@@ -146,30 +160,35 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 		if (ri >= FL_MAX_RULES)
 			break;
 		r = &c->rules[ri];
-		if (rule_fires(c, r, ri, nth, v->t_run, &scale)) {
+		if (rule_fires(c, r, ri, nth, k, &scale)) {
+			int64_t now = clk_now(k);
+			if (!fl__live(c, now)) {
+				v->t_run = -1; /* fired, but the drill is not live */
+				return false; /* aborted, over, or the controller is dead */
+			}
+			v->t_run = now - c->hdr.epoch_mono_ns;
+			v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
 			fill_verdict(r, ri, scale, v);
-			atomic_fetch_add_explicit(&c->hits[ri], 1,
-						  memory_order_relaxed);
-			if (!v->pregate)
-				fl__passed_at(c, target, op, nth);
+			atomic_fetch_add_explicit(FL_HITS(c, ri), 1, memory_order_relaxed);
 			return true;
 		}
 		head = r->next;
 	}
-	fl__passed_at(c, target, op, nth);
 	return false;
 }
 
-/* The low 32 bits of a counter are its futex word (little-endian). */
-static uint32_t *counter_word(struct fl_ctl *c, unsigned t, unsigned op)
+bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
+		   int64_t now_mono, struct fl_verdict *v)
 {
-	return (uint32_t *)(void *)&c->counters[t][op];
+	struct clk k = {now_mono, NULL, true};
+	return decide(c, target, op, &k, v);
 }
 
-void fl__gate_kick_at(struct fl_ctl *c, unsigned target, unsigned op)
+bool fl__decide_lazy(struct fl_ctl *c, unsigned target, unsigned op,
+		     int64_t (*now)(void), struct fl_verdict *v)
 {
-	syscall(SYS_futex, counter_word(c, target, op), FUTEX_WAKE, INT_MAX,
-		NULL, NULL, 0);
+	struct clk k = {0, now, false};
+	return decide(c, target, op, &k, v);
 }
 
 int64_t fl__verdict_ns(const struct fl_verdict *v)

@@ -102,7 +102,8 @@ unsigned fl__match_sockaddr(const struct fl_ctl *c, const struct sockaddr *sa,
 		const struct fl_target *t = &c->targets[i];
 		int want = t->kind == FL_TK_TCP ? SOCK_STREAM :
 			   t->kind == FL_TK_UDP ? SOCK_DGRAM : -1;
-		if (want == socktype && inet_match(t, fam, addr, port, listener))
+		if ((socktype < 0 ? want >= 0 : want == socktype) &&
+		    inet_match(t, fam, addr, port, listener))
 			return i;
 	}
 	return 0;

@@ -47,23 +47,58 @@ static inline bool fl_fd_untargeted(int fd)
 #define FL_FDST_MAX 65536
 
 struct fl_fdst {
+	/* fault state: set only on targets (then `dirty`), cleared when the
+	 * fd is closed or its number made anew */
 	_Atomic int64_t rdue;     /* readability hidden until (mono ns), 0 = no */
 	_Atomic int64_t wdue;     /* writability hidden until */
 	_Atomic int32_t conn_err; /* faked connect result for SO_ERROR, 0 = none */
 	_Atomic uint8_t reset;    /* we reset this connection: EOF / EPIPE now */
 	_Atomic uint8_t fake_conn;/* connect() was not really made */
 	_Atomic uint8_t ep_hidden;/* removed from ep_fd by us while hidden */
-	uint8_t pad;
+	_Atomic uint8_t dirty;    /* some fault state above is set */
 	_Atomic int32_t ep_fd;    /* epoll instance it is registered in, -1 */
 	uint32_t ep_events;
 	uint64_t ep_data;
+	/* the call whose readiness hide is pending, per direction: it happens
+	 * (opens gates waiting on it) when the program makes it, once due */
+	uint64_t pnth[2];
+	/* what the kernel knows of the fd, cached where it is set (socket,
+	 * accept4, socketpair, open, fcntl F_SETFL, ioctl FIONBIO, setsockopt,
+	 * dup*) so a decided call asks the kernel nothing; 0 = not known, asked
+	 * once. Valid for an fd number between its creation and its close. */
+	_Atomic uint8_t nbk;      /* 1 blocking, 2 O_NONBLOCK */
+	_Atomic uint8_t stype;    /* SOCK_STREAM / SOCK_DGRAM / ... */
+	_Atomic uint8_t tmok;     /* rcvtimeo / sndtimeo below are known */
+	_Atomic uint8_t dupd;     /* its open file description has other fds */
+	_Atomic uint32_t nbgen;   /* fl__nbgen when nbk was cached */
+	_Atomic int64_t rcvtimeo; /* SO_RCVTIMEO in ns, 0 = none */
+	_Atomic int64_t sndtimeo; /* SO_SNDTIMEO in ns, 0 = none */
 };
+
+/* Bumped when O_NONBLOCK changes on a description that has several fds:
+ * every cached nbk older than it is asked again (once). */
+extern _Atomic uint32_t fl__nbgen;
+/* Is fd non-blocking? From the cache, asking the kernel once if unknown.
+ * MSG_DONTWAIT in msgflags makes the call non-blocking whatever the fd. */
+bool fl__nonblock(int fd, int msgflags);
+/* Cache O_NONBLOCK (nb = 0/1) and the socket type (0 = leave) of fd. */
+void fl__fd_note(int fd, int nb, int stype);
+/* A new fd number from an interposed creator: forget what the number was
+ * (fault state only if it was a target), cache what is known of the new
+ * fd. nb < 0: unknown. tmo_from >= 0: copy its SO_*TIMEO (accept). */
+void fl__fd_new(int fd, unsigned cls, int nb, int stype, int tmo_from);
+/* SO_RCVTIMEO (dir 0) / SO_SNDTIMEO (dir 1) of fd in ns, 0 = none. */
+int64_t fl__sock_timeo(int fd, int dir);
+/* The socket type of fd (SOCK_STREAM ...), from the cache or the kernel. */
+int fl__sock_type(int fd);
 
 /* State of fd, allocated on first use; NULL when fd is out of range or the
  * table could not be mapped (callers then fall back to blocking semantics). */
 struct fl_fdst *fl__fdst(int fd);
-/* Forget everything about fd (close, before reuse). */
+/* Forget everything about fd (close of a target, before reuse). */
 void fl__fd_forget(int fd);
+/* close_range/closefrom: forget the targets among [lo, hi]. */
+void fl__fd_forget_range(unsigned lo, unsigned hi);
 /* Copy the class of oldfd to newfd (dup family). */
 void fl__fd_dup(int oldfd, int newfd);
 
@@ -94,6 +129,17 @@ extern _Atomic uint32_t fl__has;
 #define FL_HAS_SOCK 0x2u
 #define FL_HAS_HOST 0x4u
 #define FL_HAS_CLOCK 0x8u
+#define FL_HAS_WAIT 0x10u    /* no block yet: creators poll for one */
+#define FL_HAS_CLKFAKE 0x20u /* clock.c: the clock plan in force fakes */
+
+/* The writable shared area of the block (call counters, rule hit counts,
+ * gate words, the journal) is reached only through these, so it can move
+ * to its own mapping without touching the interposers. */
+#define FL_CTR(c, t, op) (&(c)->counters[t][op])
+#define FL_PASSED(c, t, op) (&(c)->passed[t][op])
+#define FL_WAITERS(c, t, op) (&(c)->waiters[t][op])
+#define FL_WATCHED(c, t, op) ((c)->watched[t][op])
+#define FL_HITS(c, ri) (&(c)->hits[ri])
 
 /* Check points (fd creation, readiness waits) call this: it attaches lazily
  * when the block appears, and re-attaches when a new drill replaces it.
@@ -120,7 +166,8 @@ unsigned fl__classify(int fd);
 /* Class of fd for the slow path: classifies when unknown. */
 unsigned fl__class(int fd);
 /* Match a socket address against socket targets (peer side); returns the
- * target id or 0. `listener` also accepts a wildcard-bound local address. */
+ * target id or 0. `listener` also accepts a wildcard-bound local address.
+ * socktype -1: any type (a first look that asks the kernel nothing). */
 unsigned fl__match_sockaddr(const struct fl_ctl *c, const struct sockaddr *sa,
 			    socklen_t len, int socktype, bool listener);
 /* Match a path (absolute) against path targets; 0 = none. */
@@ -144,6 +191,7 @@ struct fl_verdict {
 	uint8_t until_target, until_op;
 	bool pregate;     /* wait for the until event before acting */
 	bool journaled;   /* its fault record is written (it began waiting) */
+	bool deferred;    /* made later, when its readiness hide is due */
 	uint64_t until_nth;
 	int64_t until_max_ns;
 };
@@ -162,22 +210,71 @@ bool fl__live(const struct fl_ctl *c, int64_t now_mono);
  * fault applies. Pure apart from the shared counters and rule hit counts. */
 bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 		   int64_t now_mono, struct fl_verdict *v);
+/* fl__decide_at reading the clock through now() only when a rule needs it
+ * (a window) or fires: a call that matches no rule reads no clock. */
+bool fl__decide_lazy(struct fl_ctl *c, unsigned target, unsigned op,
+		     int64_t (*now)(void), struct fl_verdict *v);
 /* fl__decide_at with the attached block and the current time. */
 bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v);
 
-/* ---- acting ------------------------------------------------------------------ */
-/* Sleep ns (futex on the block's state word): returns early when the drill
- * ends or the controller dies. Never returns EINTR (restarts). */
-void fl__sleep_ns(int64_t ns);
-/* Wait for a hold gate; returns true if the event came, false on max.
- * Journals the fault first, so a program that dies waiting leaves it. */
-bool fl__gate_wait(struct fl_verdict *v);
-/* Journal the fault as begun (once), then sleep ns: a fault that waits is
- * in the timeline even if the program dies before the wait ends. */
-void fl__fault_sleep(struct fl_verdict *v, int64_t ns);
-/* A targeted call happened: wake hold gates waiting on (target, op). */
-void fl__gate_kick_at(struct fl_ctl *c, unsigned target, unsigned op);
-/* Call nth of (target, op) has passed its decision (and pinning gate). */
+/* ---- acting (act.c; the pure rules in pure_act.c) ---------------------------- */
+/* One targeted call, as the act layer sees it. The interposer fills it and
+ * calls fl__act(), which carries out any verdict (or none) the same way for
+ * every family, driven by the op's row of FL_OP_ACTS. */
+struct fl_call {
+	unsigned op;          /* enum fl_op */
+	int fd;               /* -1: not an fd call (open, rename, resolve) */
+	bool sock;            /* a socket target: readiness, signals, SO_*TIMEO */
+	int msgflags;         /* MSG_DONTWAIT counts as non-blocking */
+	/* the real call, at most cap bytes (SIZE_MAX: all); sets errno */
+	int64_t (*real)(struct fl_call *k, size_t cap);
+	/* stale read from a snapshot; FL_NO_STALE when there is none */
+	int64_t (*stale)(struct fl_call *k, const struct fl_verdict *v);
+	void *ctx;            /* the interposer's arguments */
+};
+#define FL_NO_STALE (-2)
+
+/* The act layer: carry out verdict v on call k (v->fault NONE: forward),
+ * journal it, and mark the call as happened for the gates that wait on it.
+ * Returns what the call returns, errno set as the kernel would. */
+int64_t fl__act(struct fl_call *k, struct fl_verdict *v);
+/* A call decided earlier with a readiness hide on fd is made now: it has
+ * happened (gates waiting on its nth open). */
+void fl__happened_fd(int fd, int dir, unsigned op);
+
+/* Waits (act.c). A wait ends at `end` (the planned delay), when `gate`
+ * reaches gate_nth, at `bound` (the socket's own SO_*TIMEO), on a signal
+ * (as the kernel would end the blocked call, see `intr`), or when the drill
+ * ends (abort, drill over, controller dead). */
+enum { FL_W_DUE = 0, FL_W_GATE, FL_W_BOUND, FL_W_INTR, FL_W_ENDED };
+enum {
+	FL_INTR_NONE = 0,   /* not interruptible (disk I/O, data already moved) */
+	FL_INTR_RESTART,    /* EINTR unless the handler has SA_RESTART */
+	FL_INTR_ALWAYS,     /* EINTR even with SA_RESTART (socket with timeout) */
+};
+struct fl_wait {
+	int64_t end, bound;       /* mono ns; INT64_MAX = none */
+	_Atomic uint64_t *gate;   /* NULL: no gate */
+	_Atomic uint32_t *waiters;/* the gate's waiter count (wakes are asked only then) */
+	uint64_t gate_nth;
+	int intr;                 /* FL_INTR_* */
+};
+/* Wait; returns FL_W_*, *waited gets the real time waited. errno kept. */
+int fl__wait(const struct fl_wait *w, int64_t *waited);
+/* The pure rules (pure_act.c). Why a wait at `now` ends, or -1 to go on. */
+int fl__wait_step(const struct fl_wait *w, int64_t now, uint64_t gate_cur, bool live);
+/* Interruptibility of a wait of op on a socket (sock) whose own timeout
+ * for the call's direction is timeo_ns, per signal(7); before: the wait is
+ * before the real call (after it, the data moved: never interrupted). */
+int fl__intr_class(unsigned op, bool sock, int64_t timeo_ns, bool before);
+/* A handled signal interrupted a wait of class intr whose handler has (or
+ * lacks) SA_RESTART: EINTR, or 0 when the wait goes on. */
+int fl__intr_errno(int intr, bool sa_restart);
+/* The act table row of op (FL_OP_ACTS); NULL when op is out of range. */
+const struct fl_op_act *fl__op_act(unsigned op);
+
+/* Call nth of (target, op) has happened (made, and returned by the kernel,
+ * after any delay): open the gates waiting on it. */
 void fl__passed_at(struct fl_ctl *c, unsigned target, unsigned op, uint64_t nth);
 /* Append a record to the block's journal; false (and counted) when full. */
 bool fl__journal_push(struct fl_ctl *c, const struct fl_jrec *rec);

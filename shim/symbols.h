@@ -14,7 +14,8 @@
 
 #define FL_EXPORTS(X)                                                          \
 	/* sockets (net.c) */                                                  \
-	X(socket, net) X(connect, net) X(accept, net) X(accept4, net)          \
+	X(socket, net) X(socketpair, net) X(connect, net) X(accept, net)       \
+	X(accept4, net) X(setsockopt, net)                                     \
 	X(send, net) X(sendto, net) X(sendmsg, net) X(sendmmsg, net)           \
 	X(recv, net) X(recvfrom, net) X(recvmsg, net) X(recvmmsg, net)         \
 	X(__recv_chk, net) X(__recvfrom_chk, net)                              \
@@ -37,8 +38,9 @@
 	X(pwritev64v2, file)                                                   \
 	X(fsync, file) X(fdatasync, file) X(sync_file_range, file)             \
 	X(rename, file) X(renameat, file) X(renameat2, file)                   \
-	X(close, file) X(dup, file) X(dup2, file) X(dup3, file)                \
-	X(fcntl, file) X(fcntl64, file)                                        \
+	X(close, file) X(close_range, file) X(closefrom, file)                 \
+	X(dup, file) X(dup2, file) X(dup3, file)                               \
+	X(fcntl, file) X(fcntl64, file) X(ioctl, file)                         \
 	/* clocks (clock.c) */                                                 \
 	X(clock_gettime, clock) X(gettimeofday, clock) X(time, clock)          \
 	X(timespec_get, clock) X(clock_nanosleep, clock)                       \
@@ -48,6 +50,7 @@
 
 #define FL_REAL_SYMS(X)                                                        \
 	X(int, socket, (int, int, int))                                        \
+	X(int, socketpair, (int, int, int, int *))                             \
 	X(int, connect, (int, const struct sockaddr *, socklen_t))             \
 	X(int, accept, (int, struct sockaddr *, socklen_t *))                  \
 	X(int, accept4, (int, struct sockaddr *, socklen_t *, int))            \
@@ -98,6 +101,9 @@
 	X(int, renameat, (int, const char *, int, const char *))               \
 	X(int, renameat2, (int, const char *, int, const char *, unsigned int)) \
 	X(int, close, (int))                                                   \
+	X(int, close_range, (unsigned int, unsigned int, int))                 \
+	X(void, closefrom, (int))                                              \
+	X(int, ioctl, (int, unsigned long, ...))                               \
 	X(int, dup, (int))                                                     \
 	X(int, dup2, (int, int))                                               \
 	X(int, dup3, (int, int, int))                                          \

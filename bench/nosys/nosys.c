@@ -1,7 +1,9 @@
 /*
  * nosys.c — libflbench_nosys.so, a benchmark stub: read, recv, recvfrom,
  * send and sendto on an fd >= NOSYS_FD_MIN return at once (n bytes
- * "moved") without entering the kernel; on any other fd they forward to
+ * "moved") without entering the kernel, close and connect there return 0,
+ * open/openat of a path under /nosys/ return NOSYS_OPEN_FD; on any other
+ * fd or path they forward to
  * libc, so programs that merely pass through (env, sh, valgrind's
  * launcher) are unaffected.
  *
@@ -17,7 +19,10 @@
  * bench/run.sh builds and uses it; never in a real program.
  */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -79,3 +84,63 @@ NOSYS ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	return sendto(fd, buf, n, flags, NULL, 0);
 }
+
+/* close and connect on fds from NOSYS_FD_MIN, open and openat of a path
+ * under /nosys/ (it "opens" NOSYS_OPEN_FD): the untargeted kinds. */
+#define NOSYS_OPEN_FD 1500
+
+NOSYS int close(int fd)
+{
+	static int (*real)(int);
+	if (fd >= NOSYS_FD_MIN)
+		return 0;
+	if (!real)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "close");
+	return real(fd);
+}
+
+NOSYS int connect(int fd, const struct sockaddr *a, socklen_t l)
+{
+	static int (*real)(int, const struct sockaddr *, socklen_t);
+	if (fd >= NOSYS_FD_MIN)
+		return 0;
+	if (!real)
+		real = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "connect");
+	return real(fd, a, l);
+}
+
+static int nosys_path(const char *p)
+{
+	return p && strncmp(p, "/nosys/", 7) == 0;
+}
+
+NOSYS int openat(int dirfd, const char *path, int flags, ...)
+{
+	static int (*real)(int, const char *, int, ...);
+	mode_t m = 0;
+	if (nosys_path(path))
+		return NOSYS_OPEN_FD;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		m = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (!real)
+		real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
+	return real(dirfd, path, flags, m);
+}
+
+NOSYS int open(const char *path, int flags, ...)
+{
+	mode_t m = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		m = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return openat(AT_FDCWD, path, flags, m);
+}
+
+NOSYS int open64(const char *path, int flags, ...) __attribute__((alias("open")));

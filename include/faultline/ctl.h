@@ -236,9 +236,9 @@ struct fl_ctl {
 			struct fl_hdr hdr;
 			struct fl_target targets[FL_MAX_TARGETS]; /* [0] unused */
 			struct fl_rule rules[FL_MAX_RULES];
-			/* 1 where some pinning gate waits on passed[t][op]:
-			 * only those counters are kept (an untouched one costs
-			 * a targeted call nothing) */
+			/* 1 where some gate (hold or pinning) waits on
+			 * passed[t][op]: only those are kept (an untouched one
+			 * costs a targeted call nothing) */
 			uint8_t watched[FL_MAX_TARGETS][FL_OP__COUNT];
 		};
 		uint8_t plan_bytes_[FL_PLAN_SIZE];
@@ -247,16 +247,16 @@ struct fl_ctl {
 	union {
 		struct {
 			/* calls seen per (target, op), shared by every process:
-			 * nth = ++counter. Also futex words for hold gates (low
-			 * 32 bits, woken on change). */
+			 * nth = ++counter. */
 			_Atomic uint64_t counters[FL_MAX_TARGETS][FL_OP__COUNT];
-			/* processes waiting in a hold gate on counters[t][op]:
-			 * the call that bumps a counter FUTEX_WAKEs only when
-			 * this is non-zero. */
+			/* processes waiting in a gate on passed[t][op]: the call
+			 * that raises it FUTEX_WAKEs only when this is non-zero. */
 			_Atomic uint32_t waiters[FL_MAX_TARGETS][FL_OP__COUNT];
-			/* the highest nth per (target, op) whose call has passed
-			 * its decision (and its pinning gate, if any): what a
-			 * pinning gate waits for. Low 32 bits are a futex word. */
+			/* the highest nth per (target, op) whose call has
+			 * HAPPENED: made and returned by the kernel, after any
+			 * delay or gate of its own (shim/act.c). What every gate
+			 * (hold and pinning `until`) waits for. Low 32 bits are a
+			 * futex word. */
 			_Atomic uint64_t passed[FL_MAX_TARGETS][FL_OP__COUNT];
 			/* faults injected by each rule, all processes */
 			_Atomic uint64_t hits[FL_MAX_RULES];

@@ -87,6 +87,65 @@ enum fl_fault {
 	FL_FAULT__COUNT
 };
 
+/* How a verdict is carried out on each op: the act layer of the shim
+ * (shim/act.c) and the seccomp supervisor read this one table.
+ *
+ *   FL_OP_ACTS(X) X(id, after, fail, tmo_err, dir, sotmo_err, nb_err)
+ *   after     faults whose effect comes AFTER the real call, which is made
+ *             first (late_ack always; hold on calls whose effect must not be
+ *             lost: send, write, fsync, close; error on fsync and close: the
+ *             call is made, then reported as failed; delay on close)
+ *   fail      FL_FAIL_ERRNO: -1 with errno; FL_FAIL_CODE: the error is the
+ *             return value and errno is untouched (getaddrinfo's EAI_*)
+ *   tmo_err   what a `timeout` fault returns when it ends
+ *   dir       the readiness a non-blocking call of the op waits for
+ *             (FL_DIR_IN, FL_DIR_OUT) or FL_DIR_NONE (files, resolver)
+ *   sotmo_err what the call returns when the socket's own SO_RCVTIMEO (IN) /
+ *             SO_SNDTIMEO (OUT) ends a wait: EAGAIN, or EINPROGRESS for a
+ *             blocking connect (socket(7)); 0 = not a socket call
+ *   nb_err    what a non-blocking call gets while a fault delays its
+ *             readiness: EAGAIN (the call is made when the program retries,
+ *             once ready) or EINPROGRESS (connect: the call starts at once,
+ *             only its readiness is late)
+ * A socket op's wait is interruptible by a signal as signal(7) says; a file
+ * op's wait is not (disk I/O is not a "slow device"). */
+#define FL_FAIL_ERRNO 0
+#define FL_FAIL_CODE 1
+#define FL_DIR_NONE (-1)
+#define FL_DIR_IN 0
+#define FL_DIR_OUT 1
+#define FL_AFTER(f) (1u << FL_FAULT_##f)
+#define FL_OP_ACTS(X)                                                          \
+	X(CONNECT, FL_AFTER(LATE_ACK), FL_FAIL_ERRNO, ETIMEDOUT, FL_DIR_OUT,   \
+	  EINPROGRESS, EINPROGRESS)                                             \
+	X(ACCEPT, FL_AFTER(LATE_ACK), FL_FAIL_ERRNO, EAGAIN, FL_DIR_IN, EAGAIN, \
+	  EAGAIN)                                                               \
+	X(SEND, FL_AFTER(LATE_ACK) | FL_AFTER(HOLD), FL_FAIL_ERRNO, EAGAIN,    \
+	  FL_DIR_OUT, EAGAIN, EAGAIN)                                           \
+	X(RECV, FL_AFTER(LATE_ACK), FL_FAIL_ERRNO, EAGAIN, FL_DIR_IN, EAGAIN,  \
+	  EAGAIN)                                                               \
+	X(READ, FL_AFTER(LATE_ACK), FL_FAIL_ERRNO, EIO, FL_DIR_NONE, 0, 0)     \
+	X(WRITE, FL_AFTER(LATE_ACK) | FL_AFTER(HOLD), FL_FAIL_ERRNO, EIO,      \
+	  FL_DIR_NONE, 0, 0)                                                    \
+	X(OPEN, FL_AFTER(LATE_ACK), FL_FAIL_ERRNO, EIO, FL_DIR_NONE, 0, 0)     \
+	X(FSYNC, FL_AFTER(LATE_ACK) | FL_AFTER(HOLD) | FL_AFTER(ERROR),        \
+	  FL_FAIL_ERRNO, EIO, FL_DIR_NONE, 0, 0)                                \
+	X(RENAME, FL_AFTER(LATE_ACK), FL_FAIL_ERRNO, EIO, FL_DIR_NONE, 0, 0)   \
+	X(CLOSE, FL_AFTER(LATE_ACK) | FL_AFTER(HOLD) | FL_AFTER(ERROR) |       \
+	  FL_AFTER(DELAY), FL_FAIL_ERRNO, EIO, FL_DIR_NONE, 0, 0)               \
+	X(RESOLVE, 0u, FL_FAIL_CODE, EAI_AGAIN, FL_DIR_NONE, 0, 0)                 \
+	/* packets are the eBPF layer's: no call to act on */                 \
+	X(PACKET, 0u, FL_FAIL_ERRNO, ETIMEDOUT, FL_DIR_NONE, 0, 0)
+
+struct fl_op_act {
+	unsigned after;   /* bitmask of enum fl_fault */
+	int fail;         /* FL_FAIL_* */
+	int tmo_err;
+	int dir;          /* FL_DIR_* */
+	int sotmo_err;
+	int nb_err;
+};
+
 /* Resolver errors are negative EAI_* codes; they share the errno field of a
  * rule and are only valid for op "resolve". */
 #define FL_ERRNOS(X)                                                           \
