@@ -4,7 +4,7 @@
  *   wallet [--port 9401] [--venue-port 9101] [--custodian-port 9201]
  *          [--feed-port 9301] [--ledger /tmp/faultline-wallet/ledger.log]
  *          [--initial-cents 1000000] [--venue-timeout-ms 1000]
- *          [--ack-timeout-ms 800] [--respond-ms 1500] [--max-quote-age-ms 300]
+ *          [--ack-timeout-ms 800] [--respond-ms 1500] [--max-quote-age-ms 1000]
  *          [--protect-bps 100] [--seed N]
  *          [--unsafe-early-credit] [--unsafe-retry] [--unsafe-stale-quote]
  *
@@ -76,7 +76,7 @@ static struct {
 	const char *ledger;
 	bool early_credit, unsafe_retry, stale_quote;
 } cfg = { WL_WALLET_PORT, WL_VENUE_PORT, WL_CUSTODIAN_PORT, WL_FEED_PORT, WL_INITIAL_CENTS,
-	  1, 1000, 800, 1500, 300, 100, "/tmp/faultline-wallet/ledger.log", false, false,
+	  1, 1000, 800, 1500, 1000, 100, "/tmp/faultline-wallet/ledger.log", false, false,
 	  false };
 
 static int ep;

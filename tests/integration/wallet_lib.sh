@@ -194,6 +194,11 @@ scenario_test() {
   if [ -n "${WALLET_SURVEY:-}" ]; then
     for n in safe early_credit retry stale_quote; do
       [ -f "$T/$n.rc" ] || continue
+      $PY -c '
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if "\"summary\"" in l]
+for b in (s[-1].get("budgets") or []) if s else []:
+    print("   budget", b.get("budget"), b.get("limit"), b.get("measured"), b.get("state"), b.get("broke_ms"))' "$T/$n.tl"
       echo "SURVEY $n rc=$(cat $T/$n.rc) n=$(probe_stat $n count) err=$(probe_stat $n error_rate) p99=$(probe_stat $n p99_ms) $(for i in $INVARIANTS; do printf '%s=%s ' ${i:0:12} $(broken $n $i); done)"
     done
     return 0
