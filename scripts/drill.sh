@@ -61,8 +61,11 @@ if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
 fi
 # The controller's own report when it has one (text here, HTML beside the
 # timeline); until then scripts/drill_report.py says what happened.
-if "$FL" report "$out/timeline.jsonl" 2>/dev/null; then
-  "$FL" report "$out/timeline.jsonl" -o "$out/report.html" && echo "   report: $out/report.html"
+if "$FL" report "$out/timeline.jsonl" >"$out/report.txt" 2>"$out/report.err" ||
+   ! grep -q "unknown command" "$out/report.err"; then
+  cat "$out/report.txt" "$out/report.err"
+  "$FL" report "$out/timeline.jsonl" -o "$out/report.html" >/dev/null 2>&1 &&
+    echo "   report: $out/report.html"
 else
   $PY scripts/drill_report.py "$out/timeline.jsonl" "$out/probe.jsonl" "$rc" "$FL"
 fi

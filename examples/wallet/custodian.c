@@ -252,31 +252,14 @@ int main(int argc, char **argv)
 {
 	long long port = WL_CUSTODIAN_PORT;
 	pthread_t t;
-	int lfd;
 
 	for (int i = 1; i < argc; i++)
 		if (!wl_flag_int(argc, argv, &i, "--port", &port) &&
 		    !wl_flag_int(argc, argv, &i, "--initial-cents", &initial_cents))
 			wl_usage_fail("custodian", argv[i]);
-	if ((lfd = wl_listen((int)port)) < 0) {
-		fprintf(stderr, "custodian: cannot listen on 127.0.0.1:%lld: %s\n", port,
-			strerror(-lfd));
-		return 1;
-	}
-	wl_market_start("custodian");
 	if (pthread_create(&t, NULL, worker, NULL)) {
 		fprintf(stderr, "custodian: cannot start its worker\n");
 		return 1;
 	}
-	wl_ready();
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0)
-			continue;
-		if (pthread_create(&t, NULL, conn, (void *)(intptr_t)fd))
-			close(fd);
-		else
-			pthread_detach(t);
-	}
+	wl_serve("custodian", (int)port, conn);
 }
