@@ -2,19 +2,23 @@
  * cgroup.c — the session's cgroup v2 (see cgroup.h).
  *
  * Invariants
- *  - We only ever remove directories named faultline.<pid> whose <pid> is
- *    not a live faultline process, and only after moving every process in
- *    them to the parent: nothing of anybody else's is touched or killed.
+ *  - We only ever remove directories named faultline.<pid> that no live
+ *    controller holds, and only after moving every process in them to the
+ *    parent: nothing of anybody else's is touched or killed. A controller
+ *    holds its cgroup by an exclusive flock on the directory for as long as
+ *    it has it open; the lock dies with the controller (kill -9 too), and a
+ *    reused pid or a controller under another name (a test binary calling
+ *    the session) cannot fool it as a /proc/PID/comm check could.
  *  - The cgroup id is the directory's inode number on cgroup v2 (the
  *    kernfs node id), what bpf_get_current_cgroup_id() returns.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
@@ -169,20 +173,18 @@ static void evacuate(const char *dir, const char *to)
 	close(out);
 }
 
-static bool live_faultline(pid_t pid)
+/* Is the cgroup directory `sub` held by a live controller? A directory we
+ * cannot open or lock for another reason is left alone (taken as held). */
+static bool held(const char *sub)
 {
-	char p[64], comm[32] = "";
-	FILE *f;
+	int fd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool busy;
 
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-		return false;
-	snprintf(p, sizeof(p), "/proc/%d/comm", (int)pid);
-	if (!(f = fopen(p, "re")))
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	return !strncmp(comm, "faultline", 9);
+	if (fd < 0)
+		return true;
+	busy = flock(fd, LOCK_EX | LOCK_NB) < 0;
+	close(fd); /* releases the probe's lock, if it got one */
+	return busy;
 }
 
 int fl_cgroup_sweep(const char *dir)
@@ -200,10 +202,10 @@ int fl_cgroup_sweep(const char *dir)
 		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)))
 			continue;
 		pid = strtol(e->d_name + strlen(PREFIX), &end, 10);
-		if (*end || pid <= 0 || live_faultline((pid_t)pid))
+		if (*end || pid <= 0)
 			continue;
 		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name) >=
-		    sizeof(sub))
+		    sizeof(sub) || held(sub))
 			continue;
 		evacuate(sub, dir);
 		if (rmdir(sub) == 0)
@@ -232,6 +234,14 @@ int fl_cgroup_create(struct fl_cgroup *cg, char *why, size_t wlen)
 	if ((err = open_dir(cg, path, why, wlen)) < 0) {
 		rmdir(path);
 		cg->owned = false;
+		return err;
+	}
+	if (flock(cg->dirfd, LOCK_EX | LOCK_NB) < 0) {
+		err = -errno;
+		snprintf(why, wlen, "cannot hold the cgroup %s: %s", path,
+			 strerror(-err));
+		cg->owned = false; /* another controller's (same pid, other ns) */
+		fl_cgroup_close(cg);
 		return err;
 	}
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);

@@ -22,6 +22,7 @@
 #include "mode.h"
 #include "market/market.h"
 #include "profile.h"
+#include "events.h"
 #include "session.h"
 
 #define FL__ERRBUF 65536
@@ -42,7 +43,11 @@ static const char usage_text[] =
 	"      [--cgroup PATH] [--no-bpf]\n"
 	"        drive services already started with FAULTLINE_CTL=PATH and the\n"
 	"        shim preloaded, until the scenario ends, --duration, or SIGINT\n"
+	"      run and drill also take [--events PATH] [--metrics ADDR:PORT]\n"
 	"  abort --ctl PATH      stop every fault of the drill at PATH now\n"
+	"  mark --ctl PATH TEXT  record an operator action in the running drill\n"
+	"  report TIMELINE [-o report.html]\n"
+	"        what happened, budgets and time to stability; -o: one HTML file\n"
 	"  validate FILE...      check profiles and scenarios; print every error\n"
 	"  model -s SCENARIO [--seed N] [--format csv|jsonl] [--ticks-every MS]\n"
 	"        print the scenario's market series (no program runs)\n"
@@ -64,6 +69,10 @@ static const char usage_text[] =
 	"  --pin TL     replay the faults of timeline TL, in order; it must be of\n"
 	"               this profile (its sha256), unless --pin-force\n"
 	"\n"
+	"  --events PATH   the FAULTLINE_EVENTS socket (default CTL.events)\n"
+	"  --metrics A:P   serve Prometheus text on http://A:P/metrics\n"
+	"\n"
+	"exit status 3: CMD exited 0 but a failure budget was broken\n"
 	"environment: FAULTLINE_SHIM (path of libfaultline.so),\n"
 	"             FAULTLINE_SCENARIOS (default directory for `scenarios`)\n";
 
@@ -104,6 +113,7 @@ enum {
 	FL_OPT_NO_BPF, FL_OPT_CGROUP,
 	FL_OPT_STATS, FL_OPT_SEEDS,
 	FL_OPT_MODE, FL_OPT_TIMENS,
+	FL_OPT_EVENTS, FL_OPT_METRICS,
 };
 
 static const struct option run_longopts[] = {
@@ -121,6 +131,8 @@ static const struct option run_longopts[] = {
 	{ "no-bpf", no_argument, NULL, FL_OPT_NO_BPF },
 	{ "cgroup", required_argument, NULL, FL_OPT_CGROUP },
 	{ "pin-force", no_argument, NULL, FL_OPT_PIN_FORCE },
+	{ "events", required_argument, NULL, FL_OPT_EVENTS },
+	{ "metrics", required_argument, NULL, FL_OPT_METRICS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "mode", required_argument, NULL, FL_OPT_MODE },
 	{ "timens", no_argument, NULL, FL_OPT_TIMENS },
@@ -175,6 +187,12 @@ static int run_opt(int c, const char *arg, struct fl_run_opts *o)
 		return 0;
 	case FL_OPT_PIN:
 		o->pin = arg;
+		return 0;
+	case FL_OPT_EVENTS:
+		o->events = arg;
+		return 0;
+	case FL_OPT_METRICS:
+		o->metrics = arg;
 		return 0;
 	case FL_OPT_PIN_FORCE:
 		o->pin_force = true;
@@ -296,6 +314,58 @@ static int cmd_abort(int argc, char **argv)
 			err == -ECONNREFUSED ? "no live controller (its faults have stopped already)" :
 			err == -EPERM ? "served by another user: refused" :
 			err == -ETIMEDOUT ? "the controller did not answer" : strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- mark ------------------------------------------------------------------- */
+
+static int cmd_mark(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "ctl", required_argument, NULL, FL_OPT_CTL },
+		{ "events", required_argument, NULL, FL_OPT_EVENTS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ctl = NULL, *sock = NULL;
+	char path[128], text[FL_EV_TEXT_MAX];
+	size_t n = 0;
+	int c, err;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (c == FL_OPT_CTL)
+			ctl = optarg;
+		else if (c == FL_OPT_EVENTS)
+			sock = optarg;
+		else
+			return bad_usage("mark: bad option%s", "", 2);
+	}
+	if ((!ctl == !sock) || optind >= argc)
+		return bad_usage("usage: faultline mark (--ctl PATH | --events PATH) "
+				     "TEXT...%s", "", 2);
+	text[0] = '\0';
+	for (int i = optind; i < argc; i++) {
+		int w = snprintf(text + n, sizeof(text) - n, "%s%s", i > optind ? " " : "", argv[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(text) - n)
+			return bad_usage("mark: text longer than %s bytes", "1023", 2);
+		n += (size_t)w;
+	}
+	if (ctl && fl_events_path_for(ctl, path, sizeof(path)) < 0)
+		return bad_usage("mark: --ctl %s: path too long", ctl, 2);
+	err = fl_events_send_mark(sock ? sock : path, text, 5000);
+	if (err < 0) {
+		fprintf(stderr, "faultline: mark: %s: %s\n", sock ? sock : path,
+			err == -ENOENT || err == -ECONNREFUSED ? "no drill is running there" :
+			err == -ETIMEDOUT ? "the drill did not read the mark within 5 s" :
+			strerror(-err));
 		return 1;
 	}
 	return 0;
@@ -571,6 +641,7 @@ static const struct {
 	{ "run", cmd_run },
 	{ "drill", cmd_drill },
 	{ "abort", cmd_abort },
+	{ "mark", cmd_mark },
 	{ "validate", cmd_validate },
 	{ "model", cmd_model },
 	{ "scenarios", cmd_scenarios },

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budgets.h"
 #include "faultline/ctl.h"
 
 struct mkt_params; /* controller/market: scenario market section */
@@ -55,7 +56,8 @@ struct fl_profile {
 	/* scenarios */
 	bool is_scenario;
 	struct mkt_params *market; /* NULL for plain profiles */
-	double budget_max_faults;  /* -1 = none */
+	double budget_max_faults;  /* -1 = none (= budgets.max_faults) */
+	struct fl_budget_limits budgets; /* "budgets" (profiles and scenarios) */
 	char description[2048]; /* "description", < 2048 bytes */
 };
 

@@ -35,6 +35,7 @@
 #include "bpf.h"
 #include "ticker.h"
 #include "loop.h"
+#include "observe.h"
 #include "mode.h"
 #include "profile.h"
 #include "pin.h"
@@ -81,6 +82,7 @@ struct sess {
 	bool ended;         /* faults over (abort, end of drill) */
 	char why[64];       /* why the drill ended early */
 	int exit_code;
+	struct fl_obs *obs;  /* events, market socket, budgets, metrics (observe.h) */
 	struct fl_layer layer; /* shim, seccomp supervisor or both (mode.h) */
 	bool pin_forced;    /* --pin-force let another profile's timeline in */
 	struct fl_reach reach; /* did the faults reach the command (run only) */
@@ -255,7 +257,10 @@ static int make_block(struct sess *s)
 
 static void on_jrec(const struct fl_jrec *r, void *arg)
 {
-	fl_timeline_jrec(arg, r);
+	struct sess *s = arg;
+
+	fl_timeline_jrec(&s->tl, r);
+	fl_obs_jrec(s->obs, r);
 }
 
 /* Drain in chunks, beating between them: a burst of records must not make
@@ -266,7 +271,7 @@ static void drain_journal(struct sess *s, int64_t now, unsigned max)
 
 	do {
 		got = fl_block_drain(s->h.ctl, &s->jd, now, DRAIN_CHUNK,
-				   on_jrec, &s->tl);
+				   on_jrec, s);
 		n += got;
 		if (got == DRAIN_CHUNK) {
 			now = fl_now_mono();
@@ -314,8 +319,10 @@ static void on_beat(struct fl_loop *l, long long id, void *arg)
 	fl_block_beat(s->h.ctl, now);
 	fl_snap_poll(&s->snap, s->h.ctl, run_ns(s, now));
 	fl_bpf_poll(s->bpf, &s->tl, s->h.ctl, run_ns(s, now));
-	if (!s->ended && over_budget(s))
+	if (!s->ended && over_budget(s)) {
 		end_faults(s, FL_STATE_DONE, "end", "failure budget (budgets.max_faults) spent");
+		fl_obs_faults_spent(s->obs, run_ns(s, now));
+	}
 	if (!s->ended && fl_block_state(s->h.ctl) != FL_STATE_ACTIVE) {
 		/* `faultline abort` (or someone with the file) ended it. */
 		end_faults(s, FL_STATE_ABORTED, "abort", "faultline abort");
@@ -327,13 +334,19 @@ static void on_beat(struct fl_loop *l, long long id, void *arg)
 		fl_reach_poll(&s->reach, s->tl.attaches, now, stderr);
 	if (s->tick_in_beat)
 		tick_work(s, l);
+	fl_obs_beat(s->obs, run_ns(s, now));
 }
 
 /* Step every tick that is due. */
 static void tick_work(struct sess *s, struct fl_loop *l)
 {
-	if (s->ended || s->tick_over ||
-	    !fl_ticker_advance(&s->tk, run_ns(s, fl_loop_now(l)), &s->tl))
+	bool over;
+
+	if (s->ended || s->tick_over)
+		return;
+	over = fl_ticker_advance(&s->tk, run_ns(s, fl_loop_now(l)), &s->tl);
+	fl_obs_tick(s->obs, run_ns(s, fl_loop_now(l)));
+	if (!over)
 		return;
 	/* Scenario over. A drill ends with it; a command keeps running with
 	 * the last intensities. */
@@ -439,9 +452,11 @@ static int spawn_cmd(struct sess *s)
 	enum fl_spawn_stage stage;
 	int err;
 
-	if (!env)
+	if (!env || fl_obs_env(s->obs, &env) < 0) {
+		fl_env__free(env);
 		return -ENOMEM;
-	sp.envp = env;
+	}
+	sp.envp = env; /* fl_obs_env made a new array */
 	err = fl_spawn(&sp, &s->pid, &stage);
 	fl_env__free(env);
 	if (err < 0) {
@@ -486,6 +501,22 @@ static void write_start(struct sess *s)
 	fl_bpf_start(s->bpf, &s->tl);
 	if (s->has_tk)
 		fl_ticker_record(&s->tk, &s->tl);
+	fl_obs_started(s->obs);
+}
+
+static int open_obs(struct sess *s)
+{
+	struct fl_obs_opts oo = {
+		.ctl_path = s->h.path, .events_path = s->o->events,
+		.metrics_addr = s->o->metrics, .market = s->has_tk,
+		.status = isatty(2), .quiet = s->o->quiet, .chown = s->user.set,
+		.uid = s->user.uid, .gid = s->user.gid, .speed = s->o->speed,
+		.p = s->has_prof ? &s->prof : NULL, .tl = &s->tl, .ctl = s->h.ctl,
+		.tk = s->has_tk ? &s->tk : NULL,
+	};
+	int err = fl_obs_open(&oo, &s->obs);
+
+	return err < 0 ? err : fl_obs_add_to_loop(s->obs, s->loop);
 }
 
 static int setup_timers(struct sess *s)
@@ -565,6 +596,8 @@ static int start_cmd(struct sess *s)
 		fprintf(stderr, "faultline: %s: %s\n", s->h.path, strerror(-err));
 		return err;
 	}
+	if ((err = open_obs(s)) < 0)
+		return err;
 	if (is_run(s) && (err = spawn_cmd(s)) < 0) {
 		if (!s->exit_code)
 			fprintf(stderr, "faultline: cannot watch the command: %s\n",
@@ -620,6 +653,7 @@ static void finish(struct sess *s)
 		fl_timeline_exit(&s->tl, s->exit_code, 0);
 	}
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
+	fl_obs_finish(s->obs, run_ns(s, fl_now_mono()), &sum);
 	sum.rule_extra = fl_bpf_summary_rule;
 	sum.rule_extra_arg = s->bpf;
 	if (is_run(s) && s->child_done)
@@ -640,6 +674,7 @@ static void sess_free(struct sess *s)
 {
 	if (s->pid > 0 && !s->child_done)
 		waitpid(s->pid, NULL, WNOHANG);
+	fl_obs_close(s->obs);
 	fl_bpf_close(s->bpf);
 	fl_layer_fini(&s->layer);
 	fl_block_close(&s->h);
@@ -692,6 +727,7 @@ int fl_run_main(const struct fl_run_opts *o)
 	rc = s->exit_code ? s->exit_code : err < 0 ? FL_EXIT_FAIL : 0;
 	if (!is_run(s) && err == 0)
 		rc = 0;
+	rc = fl_obs_verdict(s->obs, rc);
 	sess_free(s);
 	free(s);
 	return rc;

@@ -6,7 +6,8 @@
  * Exit codes (like env(1) and timeout(1)): the command's own status, 128+N
  * if it died of signal N; 125 when faultline itself fails (bad profile,
  * cannot set up), 126 when the command cannot be executed, 127 when it is
- * not found. A bad profile never starts the command.
+ * not found. A bad profile never starts the command. 3 (FL_EXIT_BUDGET,
+ * observe.h) when the command's status was 0 but a failure budget broke.
  */
 #ifndef FL_SESSION_H
 #define FL_SESSION_H
@@ -34,6 +35,8 @@ struct fl_run_opts {
 	int64_t ticks_every_ns;/* --ticks-every, 0 for the default */
 	bool quiet;            /* -q: no summary line on stderr */
 	const char *pin;       /* --pin TIMELINE: replay its faults, in order */
+	const char *events;    /* --events PATH, NULL: "<ctl>.events" */
+	const char *metrics;   /* --metrics ADDR:PORT, NULL for none */
 	bool no_bpf;           /* --no-bpf: no eBPF observer or injectors */
 	const char *cgroup;    /* drill --cgroup PATH: the services' cgroup v2 */
 	int mode;              /* --mode: enum fl_mode (mode.h), 0 = auto */

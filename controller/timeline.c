@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "budgets.h"
+#include "events.h"
 #include "market/market.h" /* FL_VERSION */
 #include "profile.h"
 #include "timeline.h"
@@ -370,6 +372,85 @@ void fl_timeline_exit(struct fl_timeline *tl, int status, int sig)
 	line_end(tl);
 }
 
+void fl_timeline_user(struct fl_timeline *tl, int64_t t_ns, int64_t tick,
+		      const struct fl_event *e)
+{
+	FILE *f = tl->f;
+
+	if (!f)
+		return;
+	fprintf(f, "{\"type\":\"%s\",\"t_ms\":", fl_event_type_name(e->type));
+	put_ms(f, t_ns);
+	if (tick >= 0)
+		fprintf(f, ",\"tick\":%lld", (long long)tick);
+	if (e->type != FL_EV_MARK) {
+		fputs(",\"name\":", f);
+		fl_json_put_str(f, e->name);
+	}
+	if (e->type == FL_EV_PROBE || e->type == FL_EV_INVARIANT)
+		fprintf(f, ",\"ok\":%s", e->ok ? "true" : "false");
+	if (e->type == FL_EV_PROBE && isfinite(e->latency_ms)) {
+		fputs(",\"latency_ms\":", f);
+		put_num(f, e->latency_ms);
+	}
+	if (e->type == FL_EV_METRIC) {
+		fputs(",\"value\":", f);
+		put_num(f, e->value);
+	}
+	if (e->type == FL_EV_MARK || (e->type == FL_EV_INVARIANT && e->text[0])) {
+		fputs(e->type == FL_EV_MARK ? ",\"text\":" : ",\"detail\":", f);
+		fl_json_put_str(f, e->text);
+	}
+	if (e->src[0]) {
+		fputs(",\"src\":", f);
+		fl_json_put_str(f, e->src);
+	}
+	line_end(tl);
+}
+
+static void put_limit(FILE *f, bool *first, const char *key, double v)
+{
+	if (v < 0)
+		return;
+	fprintf(f, "%s\"%s\":", *first ? "" : ",", key);
+	put_num(f, v);
+	*first = false;
+}
+
+void fl_timeline_budgets(struct fl_timeline *tl, const struct fl_budget_limits *l,
+			 double shock0_ms, double shock1_ms)
+{
+	FILE *f = tl->f;
+	bool first = true;
+
+	if (!f)
+		return;
+	fputs("{\"type\":\"budgets\",\"limits\":{", f);
+	put_limit(f, &first, "probe_p99_ms", l->probe_p99_ms);
+	put_limit(f, &first, "probe_error_rate", l->probe_error_rate);
+	put_limit(f, &first, "invariant_violations", l->invariant_violations);
+	put_limit(f, &first, "time_to_stable_s", l->time_to_stable_s);
+	put_limit(f, &first, "max_faults", l->max_faults);
+	if (l->nmetric) {
+		fprintf(f, "%s\"metric_max\":{", first ? "" : ",");
+		for (int i = 0; i < l->nmetric; i++) {
+			fputs(i ? "," : "", f);
+			fl_json_put_str(f, l->metric_max[i].name);
+			fputc(':', f);
+			put_num(f, l->metric_max[i].max);
+		}
+		fputc('}', f);
+	}
+	fputs("},\"shock_ms\":", f);
+	if (isfinite(shock0_ms) && isfinite(shock1_ms))
+		fprintf(f, "[%.3f,%.3f]", shock0_ms, shock1_ms);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"window_ms\":%g,\"sustain_windows\":%d", FL_BG_WINDOW_MS,
+		FL_BG_SUSTAIN);
+	line_end(tl);
+}
+
 /* ---- summary --------------------------------------------------------------- */
 
 void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ctl,
@@ -392,6 +473,46 @@ void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ct
 	if (ctl)
 		out->dropped = atomic_load_explicit(&ctl->journal.dropped,
 						    memory_order_relaxed);
+}
+
+static void put_ms_or_null(FILE *f, const char *key, double ms)
+{
+	fprintf(f, ",\"%s\":", key);
+	if (isfinite(ms))
+		fprintf(f, "%.3f", ms);
+	else
+		fputs("null", f);
+}
+
+static void put_verdicts(FILE *f, const struct fl_verdicts *o)
+{
+	fputs(",\"budgets\":[", f);
+	for (int i = 0; i < o->n; i++) {
+		const struct fl_verdict *v = &o->v[i];
+
+		fprintf(f, "%s{\"budget\":", i ? "," : "");
+		fl_json_put_str(f, v->budget);
+		fputs(",\"limit\":", f);
+		put_num(f, v->limit);
+		fputs(",\"measured\":", f);
+		put_num(f, v->measured);
+		fprintf(f, ",\"state\":\"%s\"", v->cap ? "cap" : v->broken ? "broken" : "held");
+		put_ms_or_null(f, "burn_ms", v->burn_ms);
+		put_ms_or_null(f, "broke_ms", v->broke_ms);
+		if (v->note[0]) {
+			fputs(",\"note\":", f);
+			fl_json_put_str(f, v->note);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "],\"broken\":%d", o->nbroken);
+	fputs(",\"first_broken\":", f);
+	put_str_or_null(f, o->first_broken ? o->first_broken->budget : NULL);
+	put_ms_or_null(f, "first_burn_ms", o->first_burn_ms);
+	put_ms_or_null(f, "first_violation_ms", o->first_violation_ms);
+	put_ms_or_null(f, "detect_ms", o->detect_ms);
+	put_ms_or_null(f, "time_to_stable_ms", o->tts_ms);
+	fprintf(f, ",\"never_stable\":%s", o->tts_never ? "true" : "false");
 }
 
 /* Clock rules act on every clock read and count no hits: "never fired"
@@ -425,6 +546,12 @@ void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
 		if (!s->hits[i] && !is_clock_rule(tl->p, i))
 			fprintf(f, "%s%u", n++ ? "," : "", i);
 	fputc(']', f);
+	if (s->has_events)
+		fprintf(f, ",\"events\":%" PRIu64 ",\"events_malformed\":%" PRIu64
+			",\"events_refused\":%" PRIu64, s->events, s->events_malformed,
+			s->events_refused);
+	if (s->verdicts)
+		put_verdicts(f, s->verdicts);
 	line_end(tl);
 }
 

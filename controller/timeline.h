@@ -15,8 +15,15 @@
  *   {"type":"summary", faults, per_rule[], dropped, ticks, attached,
  *    unreached, never_fired[]}   attached: processes that attached;
  *    unreached: why none did although rules exist (run), else null;
- *    never_fired: the rules with no hit
->>>>>>> main
+ *    never_fired: the rules with no hit; with an events socket also
+ *    events, events_malformed, events_refused; with budgets budgets[]
+ *    ({budget, limit, measured, state, burn_ms, broke_ms, note}), broken,
+ *    first_broken, first_burn_ms, first_violation_ms, detect_ms,
+ *    time_to_stable_ms, never_stable
+ *   {"type":"probe"|"metric"|"invariant"|"mark", t_ms, tick?, src?, ...}
+ *                                        a program's own records (events.h)
+ *   {"type":"budgets", limits{}, shock_ms, window_ms, sustain_windows}
+ *                                        the budgets in force (budgets.h)
  *
  * The file is created 0600 and line-buffered, so a controller that dies
  * leaves every line it wrote. Without a file (no -o) records are only
@@ -35,6 +42,9 @@
 #include "faultline/ctl.h"
 
 struct fl_profile;
+struct fl_event;
+struct fl_budget_limits;
+struct fl_verdicts;
 
 struct fl_timeline {
 	FILE *f;                     /* NULL: count only */
@@ -89,6 +99,14 @@ void fl_timeline_event(struct fl_timeline *tl, const char *type, int64_t t_ns,
  * each starting with a comma. */
 void fl_timeline_kernel(struct fl_timeline *tl, int64_t t_ns,
 			void (*body)(FILE *f, void *arg), void *arg);
+/* A record from FAULTLINE_EVENTS, stamped with the drill clock and the
+ * market tick in force (tick < 0: no market). */
+void fl_timeline_user(struct fl_timeline *tl, int64_t t_ns, int64_t tick,
+		      const struct fl_event *e);
+/* The budgets in force and the shock they measure stability from (drill
+ * ms, NaN: from the faults). */
+void fl_timeline_budgets(struct fl_timeline *tl, const struct fl_budget_limits *l,
+			 double shock0_ms, double shock1_ms);
 /* status: exit code, or -1 when killed by `sig`. */
 void fl_timeline_exit(struct fl_timeline *tl, int status, int sig);
 
@@ -105,6 +123,10 @@ struct fl_tl_summary {
 	 * kernel's account of the rule (bpf.h) */
 	void (*rule_extra)(FILE *f, uint32_t rule, void *arg);
 	void *rule_extra_arg;
+	/* optional parts (NULL / false: not written) */
+	bool has_events;
+	uint64_t events, events_malformed, events_refused;
+	const struct fl_verdicts *verdicts;
 };
 void fl_timeline_summarize(const struct fl_timeline *tl, const struct fl_ctl *ctl,
 			   uint32_t nrules, struct fl_tl_summary *out);

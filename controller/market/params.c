@@ -92,8 +92,8 @@ static void defaults_ladder_perp(struct mkt_params *p)
 	p->throughput = 0.5; /* of the perp bid depth per second */
 	p->max_rounds = 8;
 	p->insurance_usd = 1e8;
-	p->adl_interval_s = 30.0;
-	p->adl_wave_frac = 0.2;
+	p->adl_interval_s = 15.0;
+	p->adl_wave_frac = 0.02;
 	p->fund_interest = 0.0001;
 	p->fund_clamp = 0.0005;
 	p->fund_cap = 0.00375;

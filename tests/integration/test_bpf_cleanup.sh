@@ -52,4 +52,18 @@ fi
 [ ! -d "$CG/faultline.$FLPID" ] || fail "the next run did not remove $CG/faultline.$FLPID"
 kill -0 "$SUT" || fail "the orphaned command was killed"
 echo go >"$T/go"
+
+# 3. a live controller's cgroup is never swept, whatever its process is
+#    called (the unit tests run sessions inside test binaries): another run
+#    starting beside it leaves it and its command in place
+cp "$FL" "$T/ctl-renamed"
+FL_SAVED=$FL; FL=$T/ctl-renamed
+FAULTLINE_SHIM=$SHIM run_waiting renamed
+FL=$FL_SAVED
+SUT=$(cat "/proc/$FLPID/task/$FLPID/children" | awk '{print $1}')
+"$FL" run -o "$T/beside.jsonl" -- true
+[ -d "$CG/faultline.$FLPID" ] || fail "a live controller's cgroup was swept by another run"
+grep -qx "$SUT" "$CG/faultline.$FLPID/cgroup.procs" || fail "the live run's command left its cgroup"
+echo go >"$T/go"
+wait "$FLPID" || fail "the renamed controller's run failed"
 say "ok"

@@ -145,8 +145,6 @@ static void test_top_level_keys(void **state)
 	bad("{\"faultline\": 1, \"Rules\": []}", "rules: missing; expected an array\n");
 	bad("{\"faultline\": 1, \"rules\": [], \"rules\": []}", "rules: duplicate key\n");
 	bad("{\"faultline\": 1, \"rules\": {}}", "rules: expected an array; got an object\n");
-	bad("{\"faultline\": 1, \"rules\": [], \"budgets\": {\"max_faults\": 3}}",
-	    "budgets: only allowed in a scenario (a file with \"market\")\n");
 }
 
 static void test_seed(void **state)
@@ -736,7 +734,27 @@ static void test_budgets(void **state)
 	assert_true(p.budget_max_faults == 500);
 	fl_profile__free(&p);
 	bad(HEAD "\"market\": {}, \"budgets\": {\"max_fault\": 500}, \"rules\": []}",
-	    "budgets.max_fault: unknown key; expected one of: max_faults\n");
+	    "budgets.max_fault: unknown key; expected one of: max_faults probe_p99_ms "
+	    "probe_error_rate invariant_violations metric_max time_to_stable_s\n");
+	/* every budget, in a plain profile too */
+	good(HEAD "\"budgets\": {\"probe_p99_ms\": 800, \"probe_error_rate\": 0.02, "
+	     "\"invariant_violations\": 0, \"time_to_stable_s\": 120, "
+	     "\"metric_max\": {\"settlement_lag_ms\": 5000, \"q\": -1}}, \"rules\": []}", &p);
+	assert_true(p.budgets.probe_p99_ms == 800);
+	assert_true(p.budgets.probe_error_rate == 0.02);
+	assert_true(p.budgets.invariant_violations == 0);
+	assert_true(p.budgets.time_to_stable_s == 120);
+	assert_true(p.budgets.max_faults == -1);
+	assert_int_equal(p.budgets.nmetric, 2);
+	assert_string_equal(p.budgets.metric_max[0].name, "settlement_lag_ms");
+	assert_true(p.budgets.metric_max[1].max == -1);
+	fl_profile__free(&p);
+	bad(HEAD "\"budgets\": {\"probe_error_rate\": 2}, \"rules\": []}",
+	    "budgets.probe_error_rate: expected a number in [0, 1]; got 2\n");
+	bad(HEAD "\"budgets\": {\"metric_max\": {\"lag\": \"x\"}}, \"rules\": []}",
+	    "budgets.metric_max.lag: expected a number (the metric's maximum); got a string\n");
+	bad(HEAD "\"budgets\": {\"metric_max\": []}, \"rules\": []}",
+	    "budgets.metric_max: expected an object; got an array\n");
 	bad(HEAD "\"market\": {}, \"budgets\": {\"max_faults\": -1}, \"rules\": []}",
 	    "budgets.max_faults: expected an integer in 0..9007199254740992; got -1\n");
 }

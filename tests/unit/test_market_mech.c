@@ -1,0 +1,303 @@
+/*
+ * test_market_mech.c — one property per mechanism of issue 11, and the
+ * ablations: switching a mechanism off changes the outcome in the stated
+ * direction by at least the stated amount.
+ *
+ *  impact      fast selling moves price more than the same selling spread
+ *              over two days; what stays after the book has refilled is
+ *              the permanent part, about linear in volume;
+ *  withdrawal  market makers pull deeper when vol is higher;
+ *  engine      executed forced orders never exceed throughput x perp bid
+ *              depth x dt, and a slower engine stretches the cascade;
+ *  ADL waves   no second holds more than 10 % of the liquidations (all at
+ *              once: several times more);
+ *  drift       zero-mean jumps by default: E[S_T] = S_0 without shocks;
+ *  funding     long liquidations into the perp push it to a discount and
+ *              funding below zero;
+ *  ablations   on gap-down (seed 2202): ladder, dealers' short gamma and
+ *              market-maker withdrawal each add to drawdown and cascade.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "jsonutil.h"
+#include "market/model_state.h"
+
+#define NS 1000000000ll
+
+static struct mkt_params *quiet(int64_t dur_s, int64_t dt_ms)
+{
+	struct mkt_params *p = mkt_params__new();
+
+	assert_non_null(p);
+	p->duration_ns = dur_s * NS;
+	p->dt_ns = dt_ms * 1000000ll;
+	p->jump_rate_per_s = 0;
+	p->ladder_n = 0;
+	p->nu = 0;
+	p->sigma = 0.3;
+	return p;
+}
+
+static void add_shock(struct mkt_params *p, struct mkt_shock s)
+{
+	p->shocks[p->nshocks++] = s;
+}
+
+static struct mkt_stats run(const struct mkt_params *p, uint64_t seed)
+{
+	struct mkt_stats st;
+
+	assert_int_equal(mkt_run_stats(p, seed, &st), 0);
+	return st;
+}
+
+/* Log move of spot at `at_s` caused by selling `usd` on spot over `dur_s`
+ * from t = 600 s: the run with the flow minus the same seed's run without
+ * (the variates are the same; only impact differs). */
+static double run_to(double usd, double dur_s, double at_s)
+{
+	struct mkt_params *p = quiet((int64_t)at_s, 1000);
+	struct mkt_model *m;
+	double x;
+
+	p->on.withdrawal = false; /* the book's own state stays put */
+	if (usd != 0)
+		add_shock(p, (struct mkt_shock){ .kind = MKT_SHOCK_FLOW, .at_ns = 600 * NS,
+						 .dur_ns = (int64_t)(dur_s * 1e9), .size = usd });
+	m = mkt_model__new(p, 1);
+	assert_non_null(m);
+	while (mkt_model__time_ns(m) < p->duration_ns)
+		mkt_model__step(m);
+	x = log(m->index / p->spot0);
+	mkt_model__free(m);
+	mkt_params__free(p);
+	return x;
+}
+
+static double sold(double usd, double dur_s, double at_s)
+{
+	return run_to(usd, dur_s, at_s) - run_to(0, dur_s, at_s);
+}
+
+static void mech_impact_fast_vs_slow(void **state)
+{
+	double fast = sold(-2e9, 60, 660), slow = sold(-2e9, 2 * 86400, 600 + 2 * 86400);
+	double after = sold(-2e9, 60, 660 + 6 * 3600), after2 = sold(-4e9, 60, 660 + 6 * 3600);
+	double slow_after = sold(-2e9, 2 * 86400, 600 + 2 * 86400 + 6 * 3600);
+
+	print_message("-$2 B in 60 s: %.3f %% at once, %.3f %% 6 h later; over 2 days: %.3f %% (%.3f %% 6 h later); -$4 B in 60 s, 6 h later: %.3f %%\n",
+		      100 * fast, 100 * after, 100 * slow, 100 * slow_after, 100 * after2);
+	assert_true(fast < 0 && slow < 0 && after < 0);
+	assert_true(fast < 3 * slow);            /* fast moves more than three times as far */
+	assert_true(after > fast / 4);           /* most of the fast move was transient */
+	/* what stays once the book has refilled is the permanent part: the
+	 * same order for the same volume however fast (its coefficient scales
+	 * with realized vol, which the fast sale raises), linear in volume */
+	assert_true(after / slow_after > 0.8 && after / slow_after < 1.6);
+	assert_true(fabs(after2 / after - 2) < 0.25);
+}
+
+/* Minimum participation under a vol envelope of `factor`. */
+static double min_mm(double factor)
+{
+	struct mkt_params *p = quiet(3600, 100);
+	struct mkt_model *m;
+	double lo = 1;
+
+	add_shock(p, (struct mkt_shock){ .kind = MKT_SHOCK_VOL, .at_ns = 300 * NS,
+					 .ramp_ns = 300 * NS, .dur_ns = 1800 * NS, .size = factor });
+	m = mkt_model__new(p, 3);
+	while (mkt_model__time_ns(m) < p->duration_ns) {
+		mkt_model__step(m);
+		lo = fmin(lo, m->mm);
+	}
+	mkt_model__free(m);
+	mkt_params__free(p);
+	return lo;
+}
+
+static void mech_withdrawal_deepens_with_vol(void **state)
+{
+	double a = min_mm(1.0), b = min_mm(2.0), c = min_mm(4.0);
+
+	print_message("min participation: vol x1 %.3f, x2 %.3f, x4 %.3f\n", a, b, c);
+	assert_true(b < a - 0.05 && c < b - 0.05);
+}
+
+/* A -10 % gap into a long-heavy ladder with a deep insurance fund (no ADL):
+ * every tick's executed forced flow is bounded by the engine. */
+static struct mkt_params *gap(double throughput)
+{
+	struct mkt_params *p = mkt_params__new();
+
+	p->duration_ns = 3600 * NS;
+	p->ladder_n = 50000;
+	p->oi_usd = 5e9;
+	p->long_frac = 0.7;
+	p->lev_lo = 1.5, p->lev_core_lo = 2, p->lev_core_hi = 5, p->lev_core_mass = 0.75;
+	p->insurance_usd = 1e12;
+	p->throughput = throughput;
+	add_shock(p, (struct mkt_shock){ .kind = MKT_SHOCK_JUMP, .at_ns = 600 * NS, .size = -0.10 });
+	return p;
+}
+
+static void mech_engine_bounds_rate(void **state)
+{
+	struct mkt_params *p = gap(0.5), *q = gap(0.05);
+	struct mkt_model *m = mkt_model__new(p, 9);
+	struct mkt_stats a, b;
+	double worst = 0;
+
+	assert_non_null(m);
+	while (mkt_model__time_ns(m) < p->duration_ns) {
+		double cap = p->throughput * m->bid_depth * p->perp_depth_ratio * 0.1;
+		mkt_model__step(m);
+		/* the bound uses the book before the tick's own flows */
+		worst = fmax(worst, m->liq_tick_usd / cap);
+	}
+	mkt_model__stats(m, &a);
+	mkt_model__free(m);
+	b = run(q, 9);
+	print_message("engine: worst tick %.3f of its bound; peak second $%.3g M (0.5/s) vs $%.3g M (0.05/s); cascade %.0f s vs %.0f s\n",
+		      worst, a.liq_peak_s_usd / 1e6, b.liq_peak_s_usd / 1e6, a.cascade_s, b.cascade_s);
+	assert_true(worst <= 1.0 + 1e-9);
+	assert_true(a.liq_total_usd > 1e8);
+	assert_true(b.liq_peak_s_usd < 0.3 * a.liq_peak_s_usd);
+	assert_true(b.cascade_s > 2 * a.cascade_s);
+	mkt_params__free(p);
+	mkt_params__free(q);
+}
+
+static void mech_adl_waves(void **state)
+{
+	struct mkt_params *p = gap(0.5), *q;
+	struct mkt_stats a, b;
+
+	p->insurance_usd = 1e6; /* empties at once: ADL does most of it */
+	p->jump_rate_per_s = 0;
+	q = mkt_params__dup(p);
+	q->on.adl_waves = false;
+	a = run(p, 4), b = run(q, 4);
+	print_message("ADL: waves peak second %.1f %% of $%.3g M, cascade %.0f s; all at once %.1f %% of $%.3g M, %.0f s\n",
+		      100 * a.liq_peak_s_usd / a.liq_total_usd, a.liq_total_usd / 1e6, a.cascade_s,
+		      100 * b.liq_peak_s_usd / b.liq_total_usd, b.liq_total_usd / 1e6, b.cascade_s);
+	assert_true(a.adl_usd > 0 && b.adl_usd > 0);
+	assert_true(a.liq_peak_s_usd < 0.10 * a.liq_total_usd);
+	assert_true(b.liq_peak_s_usd > 3 * a.liq_peak_s_usd);
+	assert_true(a.cascade_s > b.cascade_s);
+	mkt_params__free(p);
+	mkt_params__free(q);
+}
+
+static void mech_zero_drift(void **state)
+{
+	struct mkt_params *p = mkt_params__new();
+	double sum = 0, sum2 = 0, n = 40;
+
+	assert_true(p->jump_mean == 0.0);
+	p->duration_ns = 6 * 3600 * NS;
+	p->dt_ns = NS;
+	p->ladder_n = 0;
+	p->jump_rate_per_s = 1.0 / 600; /* plenty of jumps: a mean would show */
+	for (int i = 0; i < (int)n; i++) {
+		struct mkt_stats st = run(p, 1000 + (uint64_t)i);
+		double r = st.end_spot / p->spot0 - 1;
+		sum += r, sum2 += r * r;
+	}
+	double mean = sum / n, sd = sqrt(sum2 / n - mean * mean);
+	print_message("E[S_T/S_0 - 1] = %.5f (sd of the mean %.5f); the old default's drift was %.4f\n",
+		      mean, sd / sqrt(n), -0.002 * 6 * 3600 / 6.0 / 3600 * 2.5);
+	assert_true(fabs(mean) < 3 * sd / sqrt(n));
+	mkt_params__free(p);
+}
+
+static void mech_negative_funding(void **state)
+{
+	struct mkt_params *p = gap(0.5);
+	struct mkt_stats st;
+
+	p->fund_interval_s = 1800, p->fund_stress_interval_s = 900;
+	p->arb_capital_usd = 5e7;
+	st = run(p, 2);
+	print_message("long liquidations $%.3g M: min funding %.4f %%, min basis (ann.) %.1f %%\n",
+		      st.liq_long_usd / 1e6, 100 * st.min_funding, 100 * st.min_basis_ann);
+	assert_true(st.liq_long_usd > 10 * st.liq_short_usd);
+	assert_true(st.min_funding < 0);
+	assert_true(st.min_basis_ann < -0.05);
+	mkt_params__free(p);
+}
+
+/* ---- ablations on the bundled gap-down ------------------------------------- */
+
+static struct mkt_params *gapdown(void)
+{
+	const char *root = getenv("FL_ROOT");
+	char path[512], err[4096] = "";
+	struct fl_jctx c = { .file = path, .err = err, .errlen = sizeof(err) };
+	struct mkt_params *p = mkt_params__new();
+	cJSON *j;
+
+	snprintf(path, sizeof(path), "%s/scenarios/gap-down.json", root && *root ? root : ".");
+	j = fl_json_load_file(&c, path);
+	if (!j || mkt_params__from_json(&c, cJSON_GetObjectItemCaseSensitive(j, "market"), "market", p))
+		fail_msg("%s", err);
+	cJSON_Delete(j);
+	return p;
+}
+
+static void ablations(void **state)
+{
+	struct mkt_params *p = gapdown();
+	struct mkt_stats full = run(p, 2202), off[3];
+	const char *name[3] = { "ladder", "dealers' short gamma", "market-maker withdrawal" };
+	/* stated reductions (fraction of the full model's figure), at least */
+	const double dd_cut[3] = { 0.02, 0.20, 0.15 }, liq_cut[3] = { 1.0, 0.20, 0.20 };
+
+	for (int k = 0; k < 3; k++) {
+		struct mkt_params *q = mkt_params__dup(p);
+		if (k == 0)
+			q->on.ladder = false;
+		else if (k == 1)
+			q->on.dealers = false;
+		else
+			q->on.withdrawal = false;
+		off[k] = run(q, 2202);
+		mkt_params__free(q);
+	}
+	print_message("gap-down full: drawdown %.1f %%, liquidated $%.3g M, peak minute $%.3g M\n",
+		      100 * full.max_drawdown, full.liq_total_usd / 1e6, full.liq_peak_min_usd / 1e6);
+	for (int k = 0; k < 3; k++) {
+		double dd = 1 - off[k].max_drawdown / full.max_drawdown;
+		double lq = 1 - off[k].liq_total_usd / full.liq_total_usd;
+		print_message("  without %-24s drawdown %.1f %% (-%.0f %%), liquidated $%.3g M (-%.0f %%)\n",
+			      name[k], 100 * off[k].max_drawdown, 100 * dd, off[k].liq_total_usd / 1e6, 100 * lq);
+		if (!(dd >= dd_cut[k]) || !(lq >= liq_cut[k] - 1e-12))
+			fail_msg("without %s: drawdown -%.0f %% (stated >= %.0f %%), liquidations -%.0f %% (stated >= %.0f %%)",
+				 name[k], 100 * dd, 100 * dd_cut[k], 100 * lq, 100 * liq_cut[k]);
+	}
+	mkt_params__free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(mech_impact_fast_vs_slow),
+		cmocka_unit_test(mech_withdrawal_deepens_with_vol),
+		cmocka_unit_test(mech_engine_bounds_rate),
+		cmocka_unit_test(mech_adl_waves),
+		cmocka_unit_test(mech_zero_drift),
+		cmocka_unit_test(mech_negative_funding),
+		cmocka_unit_test(ablations),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
