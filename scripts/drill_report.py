@@ -306,7 +306,22 @@ for name, r in first.items():
     n = sum(b["name"] == name for b in bad)
     at = " first at %.1f s" % (r["t_ms"] / 1000) if "t_ms" in r else ""
     print("     BROKEN  %-26s %d time%s%s: %s" % (name, n, "" if n == 1 else "s", at, r.get("detail", "")))
+budgets = [b for b in summary.get("budgets") or [] if b.get("state") != "cap"]
+if budgets:
+    print("\n-- failure budgets (the release gate: faultline exits 3 when one broke)")
+    for b in budgets:
+        at = "  broke at %.1f s" % (b["broke_ms"] / 1000) if b.get("broke_ms") is not None else ""
+        print("   %-32s limit %-8g measured %-10.4g %s%s" % (
+            b["budget"], b["limit"], b["measured"] if b["measured"] is not None else float("nan"),
+            b["state"], at))
+    if summary.get("time_to_stable_ms") is not None:
+        print("   time to stability %.1f s after the shock" % (summary["time_to_stable_ms"] / 1000))
+    elif summary.get("never_stable"):
+        print("   time to stability: never (the probes did not return to their pre-shock band)")
 if bad:
-    print("\n   verdict: DID NOT HOLD: %s broke first" % bad[0]["name"])
+    print("\n   verdict: DID NOT HOLD: %s broke first%s" % (
+        bad[0]["name"], " at %.1f s" % (bad[0]["t_ms"] / 1000) if "t_ms" in bad[0] else ""))
+elif any(b["state"] == "broken" for b in budgets):
+    print("\n   verdict: DID NOT HOLD: budget %s broke first" % summary.get("first_broken"))
 else:
-    print("\n   verdict: held: every invariant, every settlement final, ledger reconciled")
+    print("\n   verdict: held: every invariant and budget, every settlement final, ledger reconciled")

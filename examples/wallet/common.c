@@ -112,6 +112,29 @@ void wl_ready(void)
 	fflush(stdout);
 }
 
+void wl_serve(const char *who, int port, void *(*conn)(void *))
+{
+	int lfd = wl_listen(port);
+
+	if (lfd < 0) {
+		fprintf(stderr, "%s: cannot listen on 127.0.0.1:%d: %s\n", who, port, strerror(-lfd));
+		exit(1);
+	}
+	wl_market_start(who);
+	wl_ready();
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		pthread_t t;
+
+		if (fd < 0)
+			continue;
+		if (pthread_create(&t, NULL, conn, (void *)(intptr_t)fd))
+			close(fd);
+		else
+			pthread_detach(t);
+	}
+}
+
 void wl_lines_init(struct wl_lines *l, int fd)
 {
 	l->fd = fd;
@@ -315,8 +338,10 @@ int wl_market_start(const char *who)
 	int fd;
 
 	mkt_who = who;
+	pthread_mutex_lock(&mkt_lock);
 	mkt = (struct wl_market){ .spot = 60000, .spread_bps = 2, .depth_usd = 40e6,
 				  .depth0_usd = 40e6 };
+	pthread_mutex_unlock(&mkt_lock);
 	if (!path || !*path)
 		return 0;
 	if (strlen(path) >= sizeof(a.sun_path)) {

@@ -36,6 +36,12 @@ int wl_write_all(int fd, const void *buf, size_t len);
  * waits on it (no sleeps, no retries). */
 void wl_ready(void);
 
+/* The simulators' server: listen on 127.0.0.1:port, subscribe to the
+ * market, print READY, then one detached thread per connection running
+ * conn((void *)(intptr_t)fd) (conn closes fd). Never returns; exits 1 when
+ * it cannot listen, with a message naming who. */
+void wl_serve(const char *who, int port, void *(*conn)(void *));
+
 /* Line reader over a blocking fd. wl_readline returns the line's length
  * (without "\n", NUL-terminated in out), -ECONNRESET at EOF, -errno else
  * (-EAGAIN when SO_RCVTIMEO expired). */

@@ -86,16 +86,24 @@ static struct entry *by_key(const char *key)
 	return NULL;
 }
 
+/* Settlement congestion follows the liquidations: a cascade fills the
+ * chain and the custodian's signing queue at once, and it clears over
+ * seconds, not at the next tick (a peak held with a 6 s half-life). Called
+ * by the worker only. */
 static double service_ms(void)
 {
+	static double held, held_at;
 	struct wl_market m;
+	double now = wl_now_ms();
 
 	wl_market_get(&m);
-	/* Settlement congestion follows the liquidations: a cascade fills the
-	 * chain and the custodian's signing queue at once. */
 	double load = fmin(fmax(m.liq_usd_per_s_5m / 300e3, 0), 1);
 
-	return 2 + 400 * load;
+	held = held_at ? held * exp2(-(now - held_at) / 6000) : 0;
+	held_at = now;
+	if (load > held)
+		held = load;
+	return 2 + 400 * held;
 }
 
 static void *worker(void *arg)
@@ -244,31 +252,14 @@ int main(int argc, char **argv)
 {
 	long long port = WL_CUSTODIAN_PORT;
 	pthread_t t;
-	int lfd;
 
 	for (int i = 1; i < argc; i++)
 		if (!wl_flag_int(argc, argv, &i, "--port", &port) &&
 		    !wl_flag_int(argc, argv, &i, "--initial-cents", &initial_cents))
 			wl_usage_fail("custodian", argv[i]);
-	if ((lfd = wl_listen((int)port)) < 0) {
-		fprintf(stderr, "custodian: cannot listen on 127.0.0.1:%lld: %s\n", port,
-			strerror(-lfd));
-		return 1;
-	}
-	wl_market_start("custodian");
 	if (pthread_create(&t, NULL, worker, NULL)) {
 		fprintf(stderr, "custodian: cannot start its worker\n");
 		return 1;
 	}
-	wl_ready();
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0)
-			continue;
-		if (pthread_create(&t, NULL, conn, (void *)(intptr_t)fd))
-			close(fd);
-		else
-			pthread_detach(t);
-	}
+	wl_serve("custodian", (int)port, conn);
 }

@@ -46,27 +46,10 @@ static void *client(void *arg)
 int main(int argc, char **argv)
 {
 	long long port = WL_FEED_PORT;
-	int lfd;
 
 	for (int i = 1; i < argc; i++)
 		if (!wl_flag_int(argc, argv, &i, "--port", &port) &&
 		    !wl_flag_num(argc, argv, &i, "--interval-ms", &interval_ms))
 			wl_usage_fail("feed", argv[i]);
-	if ((lfd = wl_listen((int)port)) < 0) {
-		fprintf(stderr, "feed: cannot listen on 127.0.0.1:%lld: %s\n", port, strerror(-lfd));
-		return 1;
-	}
-	wl_market_start("feed");
-	wl_ready();
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		pthread_t t;
-
-		if (fd < 0)
-			continue;
-		if (pthread_create(&t, NULL, client, (void *)(intptr_t)fd))
-			close(fd);
-		else
-			pthread_detach(t);
-	}
+	wl_serve("feed", (int)port, client);
 }

@@ -100,28 +100,12 @@ static void *session(void *arg)
 int main(int argc, char **argv)
 {
 	long long port = WL_VENUE_PORT, seed = 1;
-	int lfd;
 
 	for (int i = 1; i < argc; i++)
 		if (!wl_flag_int(argc, argv, &i, "--port", &port) &&
 		    !wl_flag_int(argc, argv, &i, "--seed", &seed))
 			wl_usage_fail("venue", argv[i]);
 	rng = (uint64_t)seed;
-	if ((lfd = wl_listen((int)port)) < 0) {
-		fprintf(stderr, "venue: cannot listen on 127.0.0.1:%lld: %s\n", port, strerror(-lfd));
-		return 1;
-	}
-	wl_market_start("venue");
-	wl_ready();
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		pthread_t t;
+	wl_serve("venue", (int)port, session);
 
-		if (fd < 0)
-			continue;
-		if (pthread_create(&t, NULL, session, (void *)(intptr_t)fd))
-			close(fd);
-		else
-			pthread_detach(t);
-	}
 }

@@ -4,7 +4,7 @@
  *   wallet [--port 9401] [--venue-port 9101] [--custodian-port 9201]
  *          [--feed-port 9301] [--ledger /tmp/faultline-wallet/ledger.log]
  *          [--initial-cents 1000000] [--venue-timeout-ms 1000]
- *          [--ack-timeout-ms 800] [--respond-ms 1500] [--max-quote-age-ms 300]
+ *          [--ack-timeout-ms 800] [--respond-ms 1500] [--max-quote-age-ms 1000]
  *          [--protect-bps 100] [--seed N]
  *          [--unsafe-early-credit] [--unsafe-retry] [--unsafe-stale-quote]
  *
@@ -29,8 +29,9 @@
  *              never re-sent (a venue order is not idempotent)
  *   custodian  a connection per settlement attempt; an attempt not
  *              acknowledged in time is retried with exponential backoff and
- *              jitter (100 ms doubling to 2 s) until it is; the first attempt
- *              waits --ack-timeout-ms, each next one twice as long (to 8 s)
+ *              jitter (100 ms doubling to 2 s) until it is; an attempt waits
+ *              --ack-timeout-ms or twice the recent ack time if longer, each
+ *              retry twice as long as the last (to 8 s)
  *   ledger     every acknowledged settlement is appended to --ledger and
  *              fsynced before the wallet counts it as done (one JSON object a
  *              line; the acks of one loop iteration share one fsync)
@@ -75,7 +76,7 @@ static struct {
 	const char *ledger;
 	bool early_credit, unsafe_retry, stale_quote;
 } cfg = { WL_WALLET_PORT, WL_VENUE_PORT, WL_CUSTODIAN_PORT, WL_FEED_PORT, WL_INITIAL_CENTS,
-	  1, 1000, 800, 1500, 300, 100, "/tmp/faultline-wallet/ledger.log", false, false,
+	  1, 1000, 800, 1500, 1000, 100, "/tmp/faultline-wallet/ledger.log", false, false,
 	  false };
 
 static int ep;
@@ -465,7 +466,7 @@ struct settlement {
 	long long cents;      /* > 0 proceeds in, < 0 a withdrawal */
 	bool early_credited, connected;
 	int attempt;
-	double started;
+	double started, attempt_at;
 	struct client *c;     /* a withdrawal waiting for its answer */
 	char in[512];
 	size_t in_len;
@@ -475,6 +476,7 @@ struct settlement {
 static struct settlement *settlements; /* every settlement not yet final */
 static size_t n_pending;
 static long long ledger_errors, settle_retries, settled_total;
+static double ack_ewma_ms; /* how long acks take lately (0: none seen yet) */
 
 static void settle_attempt(struct timer *t);
 
@@ -633,6 +635,9 @@ static void settle_event(struct handler *h, uint32_t ev)
 		timer_cancel(&s->t);
 		cb_result(&cust_cb, true);
 		if (sscanf(line, "ACK %79s %lld", key, &sid) == 2 && !strcmp(key, s->key)) {
+			double lat = wl_now_ms() - s->attempt_at;
+
+			ack_ewma_ms = ack_ewma_ms > 0 ? 0.8 * ack_ewma_ms + 0.2 * lat : lat;
 			commit_enqueue(s, sid);
 			return;
 		}
@@ -669,9 +674,13 @@ static void settle_attempt(struct timer *t)
 		settle_retry(s);
 		return;
 	}
-	/* Each attempt waits twice as long as the last (to 8 s): a custodian
-	 * that is slow but alive is eventually heard. */
-	timer_set(&s->t, fmin(cfg.ack_timeout_ms * (1 << (s->attempt < 4 ? s->attempt : 4)), 8000),
+	/* The wait adapts, as TCP's retransmission timeout does: at least
+	 * --ack-timeout-ms, at least twice what acks take lately, and twice as
+	 * long on each retry (to 8 s) — a custodian that is slow but alive is
+	 * heard instead of retried forever. */
+	s->attempt_at = wl_now_ms();
+	timer_set(&s->t, fmin(fmax(cfg.ack_timeout_ms, 2 * ack_ewma_ms) *
+				   (1 << (s->attempt < 4 ? s->attempt : 4)), 8000),
 		  settle_timeout);
 }
 

@@ -3,6 +3,7 @@
 # loopback ports, with the scenario's targets moved to them.
 
 WB=$O/examples/wallet
+FL=${WALLET_FL:-$FL} # another controller build to drive the stack with
 [ -x "$WB/wallet" ] || fail "the example wallet is not built ($WB/wallet): run make"
 
 # wallet_port — a free port below the ephemeral range: the stack makes many
@@ -65,6 +66,7 @@ wallet_drill() {
     bg_fl sh -c 'exec "$@" >"$0.out" 2>"$0.err"; ' "$T/$name" \
       "$FL" run -s "$T/$name.json" --speed "$speed" -o "$T/$name.tl" -- \
       "$FL_ROOT/examples/wallet/stack.sh" --bin "$WB" --seconds "$secs" --drain-s 15 \
+      --rate "${WALLET_RATE:-40}" --accounts "${WALLET_ACCOUNTS:-8}" \
       --ledger "$T/$name/ledger.log" -- "$@"
   printf -v "WPID_$name" '%s' "$!"
 }
@@ -118,4 +120,94 @@ p = [r for l in sys.stdin for r in [json.loads(l)] if r["type"] == "probe"]
 lat = sorted(r["latency_ms"] for r in p) or [0]
 print({"count": len(p), "error_rate": sum(not r["ok"] for r in p) / max(len(p), 1),
        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))]}[sys.argv[1]])' "$2"
+}
+
+# budget NAME KEY DEFAULT — the scenario's budgets.KEY (metric_max.X as
+# "metric_max.X"), or DEFAULT when it has none.
+budget() {
+  $PY - "$T/$1.json" "$2" "$3" <<'PYEOF'
+import json, sys
+b = json.load(open(sys.argv[1])).get("budgets", {})
+for k in sys.argv[2].split("."):
+    b = b.get(k) if isinstance(b, dict) else None
+print(sys.argv[3] if b is None else b)
+PYEOF
+}
+
+# gated NAME — 1 when the controller evaluated the probe's budgets (its
+# summary names invariant_violations), else 0.
+gated() {
+  $PY - "$T/$1.tl" <<'PYEOF'
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l]
+print(int(any(b.get("budget") == "invariant_violations" for b in (s[-1].get("budgets") or []))) if s else 0)
+PYEOF
+}
+
+INVARIANTS="no_funds_before_finality no_double_settlement fill_within_quote nothing_pending ledger_reconciles"
+
+# check_safe NAME — the safe wallet: every invariant held, the scenario's
+# probe budgets held, exit status 0.
+check_safe() {
+  local n=$1 inv
+  eq "$(cat "$T/$n.rc")" 0 "$n: faultline run's exit status"
+  ge "$(probe_stat "$n" count)" 50 "$n: probe requests"
+  for inv in $INVARIANTS; do
+    eq "$(broken "$n" "$inv")" 0 "$n: $inv violations"
+    eq "$(held "$n" "$inv")" 1 "$n: $inv held at the end"
+  done
+  le "$(probe_stat "$n" error_rate)" "$(budget "$n" probe_error_rate 0.4)" "$n: probe error rate"
+  le "$(probe_stat "$n" p99_ms)" "$(budget "$n" probe_p99_ms 3000)" "$n: probe p99 ms"
+}
+
+# check_weak NAME INVARIANT — the weak flag's violation shows; with the
+# controller's budgets (invariant_violations: 0) the run exits 3.
+check_weak() {
+  local n=$1 inv=$2
+  # A stale quote costs something only when prices move: the simulators
+  # follow the market only where the controller serves FAULTLINE_MARKET.
+  if [ "$inv" = fill_within_quote ] && ! grep -q FAULTLINE_MARKET "$FL"; then
+    say "$n: $FL serves no FAULTLINE_MARKET: the feed is calm, $inv not asserted"
+    return 0
+  fi
+  ge "$(broken "$n" "$inv")" 1 "$n: $inv violations"
+  if [ "$(gated "$n")" = 1 ]; then
+    eq "$(cat "$T/$n.rc")" 3 "$n: exit status with a broken budget"
+  else
+    eq "$(cat "$T/$n.rc")" 0 "$n: faultline run's exit status"
+  fi
+}
+
+# scenario_test SCENARIO SPEED SECONDS [FLAG:INVARIANT…] — the safe wallet
+# and each weak flag, side by side under the same scenario: the safe one
+# holds every invariant and budget; each weak flag breaks its invariant
+# (the fix — dropping the flag — is what removes it).
+scenario_test() {
+  local sc=$1 speed=$2 secs=$3 pair flag n; shift 3
+  wallet_drill safe "$FL_ROOT/scenarios/$sc.json" "$speed" "$secs"
+  for pair in "$@"; do
+    flag=${pair%%:*}
+    wallet_drill "${flag//-/_}" "$FL_ROOT/scenarios/$sc.json" "$speed" "$secs" "--unsafe-$flag"
+  done
+  wallet_wait safe
+  for pair in "$@"; do flag=${pair%%:*}; wallet_wait "${flag//-/_}"; done
+  if [ -n "${WALLET_SURVEY:-}" ]; then
+    for n in safe early_credit retry stale_quote; do
+      [ -f "$T/$n.rc" ] || continue
+      $PY -c '
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if "\"summary\"" in l]
+for b in (s[-1].get("budgets") or []) if s else []:
+    print("   budget", b.get("budget"), b.get("limit"), b.get("measured"), b.get("state"), b.get("broke_ms"))' "$T/$n.tl"
+      echo "SURVEY $n rc=$(cat $T/$n.rc) n=$(probe_stat $n count) err=$(probe_stat $n error_rate) p99=$(probe_stat $n p99_ms) $(for i in $INVARIANTS; do printf '%s=%s ' ${i:0:12} $(broken $n $i); done)"
+    done
+    return 0
+  fi
+  check_safe safe
+  say "safe: every invariant held; errors $(probe_stat safe error_rate), p99 $(probe_stat safe p99_ms) ms"
+  for pair in "$@"; do
+    flag=${pair%%:*} n=${pair%%:*}; n=${n//-/_}
+    check_weak "$n" "${pair#*:}"
+    say "--unsafe-$flag: ${pair#*:} broken $(broken "$n" "${pair#*:}") times"
+  done
 }
