@@ -654,6 +654,10 @@ static void finish(struct sess *s)
 	}
 	fl_timeline_summarize(&s->tl, s->h.ctl, s->has_prof ? s->prof.nrules : 0, &sum);
 	fl_obs_finish(s->obs, run_ns(s, fl_now_mono()), &sum);
+	sum.journal_malformed = s->jd.malformed;
+	sum.journal_resync = s->jd.resync;
+	sum.journal_skipped = s->jd.skipped;
+	sum.ctl_refused = s->h.refused;
 	sum.rule_extra = fl_bpf_summary_rule;
 	sum.rule_extra_arg = s->bpf;
 	if (is_run(s) && s->child_done)

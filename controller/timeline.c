@@ -546,6 +546,9 @@ void fl_timeline_summary(struct fl_timeline *tl, const struct fl_tl_summary *s)
 		if (!s->hits[i] && !is_clock_rule(tl->p, i))
 			fprintf(f, "%s%u", n++ ? "," : "", i);
 	fputc(']', f);
+	fprintf(f, ",\"journal_malformed\":%" PRIu64 ",\"journal_resync\":%" PRIu64
+		",\"journal_skipped\":%" PRIu64 ",\"ctl_refused\":%" PRIu64,
+		s->journal_malformed, s->journal_resync, s->journal_skipped, s->ctl_refused);
 	if (s->has_events)
 		fprintf(f, ",\"events\":%" PRIu64 ",\"events_malformed\":%" PRIu64
 			",\"events_refused\":%" PRIu64, s->events, s->events_malformed,

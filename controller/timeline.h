@@ -15,7 +15,10 @@
  *   {"type":"summary", faults, per_rule[], dropped, ticks, attached,
  *    unreached, never_fired[]}   attached: processes that attached;
  *    unreached: why none did although rules exist (run), else null;
- *    never_fired: the rules with no hit; with an events socket also
+ *    never_fired: the rules with no hit; journal_malformed,
+ *    journal_resync, journal_skipped: journal records refused (fields out
+ *    of range), times the ring was found forged, slots skipped as stuck;
+ *    ctl_refused: control-socket clients refused; with an events socket also
  *    events, events_malformed, events_refused; with budgets budgets[]
  *    ({budget, limit, measured, state, burn_ms, broke_ms, note}), broken,
  *    first_broken, first_burn_ms, first_violation_ms, detect_ms,
@@ -119,6 +122,9 @@ struct fl_tl_summary {
 	uint64_t dropped;
 	uint64_t attached;     /* attach records (filled by summarize) */
 	const char *unreached; /* reach.h's reason, or NULL (set by the caller) */
+	/* what the program's side did to the control plane (set by the
+	 * caller from struct fl_jdrain and struct fl_block) */
+	uint64_t journal_malformed, journal_resync, journal_skipped, ctl_refused;
 	/* optional: more members for per_rule[i] (",\"key\":..."), e.g. the
 	 * kernel's account of the rule (bpf.h) */
 	void (*rule_extra)(FILE *f, uint32_t rule, void *arg);

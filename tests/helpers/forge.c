@@ -6,6 +6,10 @@
  *
  *   forge [-p PORT] [-U UID] [-r FIFO] [-f] PATH CASE
  *   forge -l                      list the cases
+ *   forge -O                      the shared area's layout, for scripts that
+ *                                 write it: "journal=N tail=N slot=N
+ *                                 slot_size=N kind=N slots=N" (offsets in
+ *                                 the shared memfd, in the journal, in a slot)
  *
  *   -p PORT  the plan's target is tcp 127.0.0.1:PORT (default 9)
  *   -U UID   the plan's owner_uid (default: our euid)
@@ -28,6 +32,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,8 +482,15 @@ int main(int argc, char **argv)
 	int held[64], nheld = 0;
 
 	owner_uid = (uint32_t)geteuid();
-	while ((opt = getopt(argc, argv, "p:U:r:fl")) != -1) {
+	while ((opt = getopt(argc, argv, "p:U:r:flO")) != -1) {
 		switch (opt) {
+		case 'O':
+			printf("journal=%zu tail=%zu slot=%zu slot_size=%zu kind=%zu slots=%u\n",
+			       offsetof(struct fl_ctl, journal) - FL_PLAN_SIZE,
+			       offsetof(struct fl_journal, tail), offsetof(struct fl_journal, slot),
+			       sizeof(struct fl_jrec), offsetof(struct fl_jrec, kind),
+			       FL_JOURNAL_SLOTS);
+			return 0;
 		case 'p': port = (uint16_t)atoi(optarg); break;
 		case 'U': owner_uid = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': ready = optarg; break;
