@@ -170,12 +170,18 @@ static const char *runtime_base(const struct fl_block_owner *o)
 	return "/tmp";
 }
 
-/* Does a live server answer at path? 1 live, 0 dead, -errno. A killed
- * controller's listening socket can outlive it for a moment (its io_uring
- * is torn down asynchronously) and still queue connections: only an answer
- * to a request proves a live controller. */
-#define PROBE_WAIT_MS 500
-static int socket_live(const char *path)
+/* Does a live server answer at path? 1 live, 0 dead, -errno.
+ * Dead is only what refuses connections. A killed controller's listening
+ * socket can outlive it for a moment (its io_uring is torn down
+ * asynchronously) and accept or close unanswered: so a listener that does
+ * not answer is asked again, until it refuses (dead) or answers (live).
+ * One that keeps accepting without answering for PROBE_BUDGET_MS is taken
+ * for live: it may be a controller between bind and serving (another drill
+ * starting at this path) or a stopped one, and its path is not ours to
+ * take. */
+#define PROBE_WAIT_MS 100
+#define PROBE_BUDGET_MS 2000
+static int probe_once(const char *path)
 {
 	struct sockaddr_un sa;
 	struct pollfd pfd;
@@ -193,15 +199,32 @@ static int socket_live(const char *path)
 		close(fd);
 		if (err == EAGAIN) /* a full backlog: somebody is alive */
 			return 1;
-		return err == ECONNREFUSED ? 0 : -err;
+		return err == ECONNREFUSED || err == ENOENT ? 0 : -err;
 	}
-	r = 0;
+	r = 2; /* accepted, not answered (yet) */
 	if (send(fd, &req, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
 		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-		r = poll(&pfd, 1, PROBE_WAIT_MS) == 1 && (pfd.revents & POLLIN) &&
-		    recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;
+		if (poll(&pfd, 1, PROBE_WAIT_MS) == 1 && (pfd.revents & POLLIN) &&
+		    recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			r = 1;
 	}
 	close(fd);
+	return r;
+}
+
+static int socket_live(const char *path)
+{
+	int64_t end = fl_now_mono() + PROBE_BUDGET_MS * 1000000ll;
+	int r;
+
+	while ((r = probe_once(path)) == 2) {
+		if (fl_now_mono() >= end)
+			return 1;
+		/* a closed-unanswered listener: the next connect is refused
+		 * once the dead controller's socket is gone */
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
 	return r;
 }
 

@@ -14,6 +14,8 @@
  *   -p PORT  the plan's target is tcp 127.0.0.1:PORT (default 9)
  *   -U UID   the plan's owner_uid (default: our euid)
  *   -r FIFO  write "READY\n" there once the socket listens
+ *   -d MS    after READY, leave the listener alone for MS milliseconds (a
+ *            controller between bind/listen and serving)
  *   -f       also serve PATH.flip: a client that sends one byte gets the
  *            case's change to the plan made (under the seqlock, as the
  *            controller republishes rules) and then one byte back
@@ -478,11 +480,11 @@ int main(int argc, char **argv)
 	const struct fcase *k = NULL;
 	char flip_path[PATH_MAX];
 	struct sockaddr_un sa;
-	int opt, lfd, ffd = -1, want_flip = 0;
+	int opt, lfd, ffd = -1, want_flip = 0, delay_ms = 0;
 	int held[64], nheld = 0;
 
 	owner_uid = (uint32_t)geteuid();
-	while ((opt = getopt(argc, argv, "p:U:r:flO")) != -1) {
+	while ((opt = getopt(argc, argv, "p:U:r:d:flO")) != -1) {
 		switch (opt) {
 		case 'O':
 			printf("journal=%zu tail=%zu slot=%zu slot_size=%zu kind=%zu slots=%u\n",
@@ -495,6 +497,7 @@ int main(int argc, char **argv)
 		case 'U': owner_uid = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': ready = optarg; break;
 		case 'f': want_flip = 1; break;
+		case 'd': delay_ms = atoi(optarg); break;
 		case 'l':
 			for (size_t i = 0; i < NCASES; i++)
 				printf("%s\n", cases[i].name);
@@ -565,6 +568,12 @@ int main(int argc, char **argv)
 			return 2;
 		fputs("READY\n", f);
 		fclose(f);
+	}
+	if (delay_ms > 0) {
+		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000l };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stop)
+			;
+		printf("serving\n");
 	}
 
 	while (!stop) {
