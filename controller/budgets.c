@@ -365,7 +365,8 @@ static void eval_invariants(struct fl_budgets *b, struct fl_verdicts *o)
 	struct fl_verdict *v;
 	uint64_t lim;
 
-	qsort(b->viol.t, b->viol.n, sizeof(double), cmp_dbl);
+	if (b->viol.n) /* qsort(NULL, 0) is undefined (UBSan) */
+		qsort(b->viol.t, b->viol.n, sizeof(double), cmp_dbl);
 	o->violations = b->viol.n;
 	o->first_violation_ms = b->viol.n ? b->viol.t[0] : NAN;
 	if (b->lim.invariant_violations < 0)
