@@ -118,6 +118,8 @@ $(BPF_OUT)/syscall_names.h: | deps
 
 $(O)/controller/bpf.o $(O)/controller/bpf_report.o: $(BPF_SKEL) $(BPF_OUT)/syscall_names.h
 $(O)/controller/bpf.o $(O)/controller/bpf_report.o: CFLAGS += -I$(BPF_OUT) -Ibpf
+# the objects stay: bpftool and the fuzz build both read them
+.SECONDARY: $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.bpf.o,$(BPF_SRC))
 # ---- end eBPF
 
 # Unit tests link the controller's objects (not main) and, for the shim's
@@ -183,9 +185,14 @@ $(FZ)/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	clang $(FZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
+$(FZ)/obj/controller/bpf.o $(FZ)/obj/controller/bpf_report.o: $(BPF_SKEL) $(BPF_OUT)/syscall_names.h
+$(FZ)/obj/controller/bpf.o $(FZ)/obj/controller/bpf_report.o: FZ_CFLAGS += -I$(BPF_OUT) -Ibpf
+
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FZ_OBJ)
 	@mkdir -p $(dir $@)
 	clang $(FZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FZ_OBJ) $(CTL_LIBS)
+
+.SECONDARY: $(FZ_OBJ)
 
 fuzz: $(FZ_BIN)
 	@scripts/fuzz.sh $(FZ)
