@@ -1,9 +1,10 @@
 /*
  * main.c — the `faultline` command line: parse, dispatch, exit codes.
  *
- * Commands: run, drill, abort, validate, model, scenarios, version, help.
+ * Commands: run, drill, abort, mark, report, validate, model, scenarios,
+ * version, help.
  * Only commands whose output is data (validate's ok lines, model, scenarios,
- * version, help) print to stdout; everything else goes to stderr with the
+ * report, version, help) print to stdout; everything else goes to stderr with the
  * "faultline: " prefix. run/drill fail with 125 on their own errors (like
  * env and timeout), the other commands with 1, usage errors with 2.
  */
@@ -22,6 +23,7 @@
 #include "mode.h"
 #include "market/market.h"
 #include "profile.h"
+#include "report.h"
 #include "events.h"
 #include "session.h"
 
@@ -642,6 +644,7 @@ static const struct {
 	{ "drill", cmd_drill },
 	{ "abort", cmd_abort },
 	{ "mark", cmd_mark },
+	{ "report", fl_report_main },
 	{ "validate", cmd_validate },
 	{ "model", cmd_model },
 	{ "scenarios", cmd_scenarios },
