@@ -398,6 +398,15 @@ static void journal(struct fl_sup *s, const struct fl_verdict *v, pid_t pid,
 	fl__journal_push(s->ctl, &r);
 }
 
+/* The faulted call has happened (answered: its result is the program's now,
+ * or the kernel makes it right after CONTINUE): gates waiting on it open,
+ * as the shim's act layer does after a fault (shim/act.c happened()). */
+static void happened(struct fl_sup *s, const struct fl_verdict *v)
+{
+	if (v->nth && v->target < FL_MAX_TARGETS)
+		fl__passed_at(s->ctl, v->target, v->op, v->nth);
+}
+
 static void pend_done(struct pend *p)
 {
 	struct fl_sup *s = p->s;
@@ -409,6 +418,7 @@ static void pend_done(struct pend *p)
 	if (p->dup >= 0)
 		close(p->dup);
 	answer(s, &p->k, p->cont, p->val, p->err);
+	happened(s, &p->v);
 	if (p->outcome)
 		journal(s, &p->v, p->pid, p->k.tid, FL_J_OUTCOME, p->cont ? 0 : (p->err ? -1 : p->val),
 			p->cont ? 0 : p->err, p->value_ns);
@@ -740,6 +750,7 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 			close(d);
 		}
 		answer(s, k, false, -1, v->err);
+		happened(s, v);
 		journal(s, v, pid, k->tid, FL_J_FAULT, -1, v->err, 0);
 		return;
 	case FL_FAULT_RESET:
@@ -748,12 +759,14 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 			close(d);
 		}
 		answer(s, k, false, -1, ECONNRESET);
+		happened(s, v);
 		journal(s, v, pid, k->tid, FL_J_FAULT, -1, ECONNRESET, 0);
 		return;
 	}
 	p = pend_new(s, k, v, pid);
 	if (!p) {
 		answer(s, k, true, 0, 0);
+		happened(s, v);
 		return;
 	}
 	switch (v->fault) {
