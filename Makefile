@@ -160,6 +160,7 @@ test: all $(UNIT_BIN)
 	@O=$(O) SAN=$(SAN) tests/run.sh
 
 unit: all $(UNIT_BIN)
+	@scripts/deps.sh test
 	@O=$(O) SAN=$(SAN) tests/run.sh unit
 
 integration: all
