@@ -798,6 +798,32 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 
 /* ---- (5) the notification handler ------------------------------------------------------- */
 
+/* A non-blocking receive or accept that would find nothing: not counted, as
+ * in the shim (shim/io.c nothing_to_read, shim/net.c), so nth does not
+ * depend on how often a program polls (Go reads every socket non-blocking
+ * first, then parks in its netpoller). True only when poll(2) on our
+ * duplicate says nothing at all (no data, no EOF, no error). */
+static bool nothing_yet(const struct call *k, unsigned op)
+{
+	int d = dup_fd(k->tid, (int)k->a[0]), mf = 0;
+	struct pollfd pf;
+	bool empty;
+
+	if (d < 0)
+		return false;
+	if (k->nr == SYS_recvfrom)
+		mf = (int)k->a[3];
+	else if (k->nr == SYS_recvmsg)
+		mf = (int)k->a[2];
+	pf.fd = d;
+	pf.events = POLLIN;
+	pf.revents = 0;
+	empty = ((mf & MSG_DONTWAIT) || fd_nonblock(d)) &&
+		poll(&pf, 1, 0) == 0;
+	close(d);
+	return empty;
+}
+
 static void serve(struct fl_sup *s, const struct seccomp_notif *n)
 {
 	struct call k = {.id = n->id, .tid = (pid_t)n->pid, .nr = n->data.nr,
@@ -816,6 +842,14 @@ static void serve(struct fl_sup *s, const struct seccomp_notif *n)
 	s->tab->slot[k.slot].state = FL_SC_PENDING;
 	t = classify(s, &k, &op);
 	v.nth = 0;
+	if (t && k.sock && (op == FL_OP_RECV || op == FL_OP_ACCEPT) && nothing_yet(&k, op)) {
+		/* answered EAGAIN here, not CONTINUE: data arriving between our
+		 * look and the kernel's call would make an uncounted read
+		 * succeed. The program polls again (an edge-triggered epoll gets
+		 * the arrival's edge: it came after our look) */
+		answer(s, &k, false, -1, EAGAIN);
+		return;
+	}
 	if (!t || t >= FL_MAX_TARGETS || !fl__decide_at(s->ctl, t, op, mono_ns(), &v) ||
 	    v.fault == FL_FAULT_NONE) {
 		answer(s, &k, true, 0, 0);
@@ -891,7 +925,8 @@ int fl_sup_new(struct fl_loop *l, struct fl_ctl *c, int lfd, int tabfd,
 	targets_present(s);
 	/* the woken program runs on our CPU at once (6.6+); optional */
 	if (!getenv("FAULTLINE_SECCOMP_NO_SYNC_WAKE"))
-		ioctl(lfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+		s->st.sync_wake = ioctl(lfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+					SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 	s->lid = fl_loop_fd_add(l, lfd, on_notify, s);
 	if (s->lid < 0) {
 		err = (int)s->lid;

@@ -6,6 +6,9 @@
  *   scstatic threads PORT N   N threads at once, each: connect to
  *                             127.0.0.1:PORT, send "ping\n", recv one line
  *   scstatic forks PORT N     the same from N forked processes
+ *   scstatic nbrecv PORT      connect to 127.0.0.1:PORT, three recv(MSG_DONTWAIT)
+ *                             on the empty socket, then send "ping\n" and one
+ *                             blocking recv; prints each recv's rc/errno
  *   scstatic write FILE LEN   one write(2) of LEN bytes to FILE (created)
  *   scstatic loop FILE        forever: write(2) one byte to FILE (O_APPEND)
  *                             and print the call's rc/errno on each change
@@ -109,6 +112,23 @@ static int run_loop(const char *file)
 	}
 }
 
+static int nbrecv(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	char buf[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return 2;
+	for (int i = 0; i < 4; i++) {
+		if (i == 3 && send(fd, "ping\n", 5, 0) != 5)
+			return 2;
+		ssize_t r = recv(fd, buf, sizeof(buf), i < 3 ? MSG_DONTWAIT : 0);
+		printf("recv%d rc=%zd errno=%s\n", i + 1, r, ename(r < 0 ? errno : 0));
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -116,6 +136,9 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (strcmp(argv[1], "loop") == 0)
 		return run_loop(argv[2]);
+	port = atoi(argv[2]);
+	if (strcmp(argv[1], "nbrecv") == 0)
+		return nbrecv();
 	if (argc < 4)
 		return 2;
 	if (strcmp(argv[1], "write") == 0) {
@@ -129,7 +152,6 @@ int main(int argc, char **argv)
 		printf("rc=%zd errno=%s\n", r, ename(r < 0 ? errno : 0));
 		return 0;
 	}
-	port = atoi(argv[2]);
 	long n = atol(argv[3]);
 	if (strcmp(argv[1], "threads") == 0) {
 		pthread_t th[64];

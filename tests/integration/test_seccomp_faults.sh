@@ -8,7 +8,8 @@
 #  - late_ack: busybox dd conv=fsync's fsync and busybox sync -d's
 #    fdatasync are made, answered late; a write is written, answered late;
 #  - error EIO on fsync: dd fails with "Input/output error" (the data is synced);
-#  - short write and short recv; reset on recv; timeout on recv.
+#  - short write and short recv; reset on recv; timeout on recv;
+#  - a non-blocking recv that would find nothing is not counted.
 source "$(dirname "$0")/lib.sh"
 BB=/bin/busybox
 SC=$O/tests/helpers/scstatic
@@ -142,4 +143,13 @@ JSON
 "$FL" run -p "$T/rto.json" -o "$T/rto.jsonl" -- "$SC" threads "$P" 1 >"$T/rto.out"
 has "$T/rto.out" "rc=-1 errno=EAGAIN"
 eq "$(jcount "$T/rto.jsonl" 'r["type"]=="fault" and r["fault"]=="timeout" and r["op"]=="recv"')" 1 "recv timeout record"
+
+# ---- a non-blocking recv that finds nothing is not counted (as in the shim) --------
+profile "$T/nb.json" <<JSON
+{"faultline": 1, "seed": 1, "targets": {"echo": {"tcp": "127.0.0.1:$P"}},
+ "rules": [{"target": "echo", "op": "recv", "nth": "1", "fault": "error", "errno": "ECONNRESET"}]}
+JSON
+"$FL" run -p "$T/nb.json" -o "$T/nb.jsonl" -- "$SC" nbrecv "$P" >"$T/nb.out"
+eq "$(tr '\n' ' ' <"$T/nb.out")" "recv1 rc=-1 errno=EAGAIN recv2 rc=-1 errno=EAGAIN recv3 rc=-1 errno=EAGAIN recv4 rc=-1 errno=ECONNRESET " \
+   "three empty MSG_DONTWAIT recvs uncounted, the 1st real one is nth 1"
 say "ok"
