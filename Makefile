@@ -134,6 +134,11 @@ $(O)/tests/helpers/%: tests/helpers/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -o $@ $< -lpthread
 
+# The seccomp tests' target: a static binary (no PT_INTERP, no shim).
+$(O)/tests/helpers/scstatic: tests/helpers/scstatic.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -static -pthread -o $@ $<
+
 # Never sanitized: the wallet runs with the shim preloaded (see the shim).
 $(O)/examples/wallet/common.o: $(WALLET_LIB) | deps
 	@mkdir -p $(dir $@)
