@@ -55,7 +55,7 @@ EXAMPLE_BIN := $(patsubst examples/wallet/%.c,$(O)/examples/wallet/%,$(EXAMPLE_S
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps drill test unit integration bench clean install fuzz
+.PHONY: all deps drill test unit integration bench clean install fuzz schema
 all: deps $(O)/libfaultline.so $(O)/faultline $(HELPER_BIN) $(EXAMPLE_BIN)
 
 deps:
@@ -177,6 +177,14 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history
 	install -m 0644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/
 	install -m 0644 scenarios/history/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history/
+	install -d $(DESTDIR)$(PREFIX)/share/faultline/schema
+	install -m 0644 schema/profile.schema.json schema/scenario.schema.json $(DESTDIR)$(PREFIX)/share/faultline/schema/
+
+# schema/*.schema.json are generated from the loader's tables (faultline
+# schema); test_schema checks the checked-in files are current.
+schema: $(O)/faultline
+	$(O)/faultline schema profile >schema/profile.schema.json
+	$(O)/faultline schema scenario >schema/scenario.schema.json
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): the controller's sources and
 # the shim's pure parts built once with clang for fuzzing, in build-fuzz/.

@@ -33,6 +33,9 @@ test_pkgs=(
   libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
   nats-server:/usr/sbin/nats-server
   strace:/usr/bin/strace
+  python3-jsonschema:/usr/lib/python3/dist-packages/jsonschema/__init__.py
+  python3-prometheus-client:/usr/lib/python3/dist-packages/prometheus_client/parser.py
+  groff-base:/usr/bin/groff
 )
 bench_pkgs=(
   fiu-utils:/usr/bin/fiu-run
