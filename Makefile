@@ -179,6 +179,7 @@ install: all
 	install -m 0644 scenarios/history/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history/
 	install -d $(DESTDIR)$(PREFIX)/share/faultline/schema
 	install -m 0644 schema/profile.schema.json schema/scenario.schema.json $(DESTDIR)$(PREFIX)/share/faultline/schema/
+	install -D -m 0644 man/faultline.1 $(DESTDIR)$(PREFIX)/share/man/man1/faultline.1
 
 # schema/*.schema.json are generated from the loader's tables (faultline
 # schema); test_schema checks the checked-in files are current.
