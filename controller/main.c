@@ -1,7 +1,8 @@
 /*
  * main.c — the `faultline` command line: parse, dispatch, exit codes.
  *
- * Commands: run, drill, abort, validate, model, scenarios, version, help.
+ * Commands: run, drill, abort, mark, report, validate, model, scenarios,
+ * schema, version, help.
  * Only commands whose output is data (validate's ok lines, model, scenarios,
  * version, help) print to stdout; everything else goes to stderr with the
  * "faultline: " prefix. run/drill fail with 125 on their own errors (like
@@ -22,6 +23,7 @@
 #include "mode.h"
 #include "market/market.h"
 #include "profile.h"
+#include "schema.h"
 #include "events.h"
 #include "session.h"
 
@@ -55,6 +57,8 @@ static const char usage_text[] =
 	"        outcome metrics (drawdown, liquidations, cascade, depth, spread,\n"
 	"        retrace) over K seeds from N (default 5), with the seed spread\n"
 	"  scenarios [DIR]       list the bundled scenarios\n"
+	"  schema profile|scenario  print the JSON Schema of the files validate\n"
+	"        reads (for editors; validate stays the authority)\n"
 	"  version               print the version\n"
 	"\n"
 	"  -o FILE      timeline, JSON Lines, created 0600 (not \"-\": stdout is\n"
@@ -620,6 +624,28 @@ static int cmd_scenarios(int argc, char **argv)
 	return err ? 0 : 1;
 }
 
+/* ---- schema -------------------------------------------------------------------- */
+
+static int cmd_schema(int argc, char **argv)
+{
+	bool scenario = argc == 2 && !strcmp(argv[1], "scenario");
+	cJSON *s;
+	char *text;
+
+	if (argc != 2 || (!scenario && strcmp(argv[1], "profile")))
+		return bad_usage("usage: faultline schema profile|scenario%s", "", 2);
+	s = fl_profile_schema(scenario);
+	text = s ? fl_sch_print(s) : NULL;
+	cJSON_Delete(s);
+	if (!text) {
+		fprintf(stderr, "faultline: schema: out of memory\n");
+		return 1;
+	}
+	fputs(text, stdout);
+	free(text);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* ---- dispatch ---------------------------------------------------------------- */
 
 static int cmd_version(int argc, char **argv)
@@ -645,6 +671,7 @@ static const struct {
 	{ "validate", cmd_validate },
 	{ "model", cmd_model },
 	{ "scenarios", cmd_scenarios },
+	{ "schema", cmd_schema },
 	{ "version", cmd_version },
 	{ "--version", cmd_version },
 	{ "-V", cmd_version },

@@ -49,6 +49,7 @@ struct fl_layer {
 	char why[512];
 	struct fl_sc_plan plan;  /* seccomp/both */
 	bool planned;
+	bool verbose;
 	struct fl_sup *sup;
 };
 

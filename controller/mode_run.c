@@ -8,6 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+
+#include <linux/seccomp.h>
+
 #include "elfinfo.h"
 #include "mode.h"
 #include "spawn.h"
@@ -47,6 +53,7 @@ int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool verbose,
 	if (r < 0)
 		return r;
 	ly->planned = true;
+	ly->verbose = verbose;
 	if (verbose)
 		fprintf(stderr, "faultline: seccomp: notifying %u system calls: %s\n",
 			ly->plan.nsys, ly->plan.nsys ? ly->plan.sys : "(none)");
@@ -71,6 +78,15 @@ int fl_layer_start(struct fl_layer *ly, struct fl_loop *l, struct fl_ctl *c)
 		return 0;
 	r = fl_sup_new(l, c, ly->plan.listener, -1, &ly->sup);
 	ly->plan.listener = -1; /* taken (closed on failure) */
+	if (r == 0 && ly->verbose) {
+		struct fl_sup_stats st;
+		fl_sup_stats(ly->sup, &st);
+		/* Go preempts threads with SIGURG: without a killable wait a
+		 * notified call is restarted by every signal */
+		fprintf(stderr, "faultline: seccomp: wait_killable_recv %s, sync_wake_up %s\n",
+			ly->plan.flags & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV ? "on" : "off (kernel < 5.19)",
+			st.sync_wake ? "on" : "off (kernel < 6.6)");
+	}
 	return r;
 }
 

@@ -321,6 +321,7 @@ int fl_sc_take(pid_t pid, void *arg)
 	if (fd < 0)
 		return -h->err;
 	p->listener = fd;
+	p->flags = h->flags;
 	return 0;
 }
 

@@ -46,6 +46,8 @@ struct fl_sc_plan {
 	void *prog;              /* struct sock_fprog, the exported BPF */
 	struct fl__sc_hand *hand;
 	int listener;            /* after fl_sc_take, -1 before */
+	unsigned flags;          /* after fl_sc_take: the filter flags the
+				  * kernel took (SECCOMP_FILTER_FLAG_*) */
 	unsigned nsys;           /* how many system calls are notified */
 	char sys[512];           /* their names, space separated (for -v) */
 };
@@ -108,6 +110,7 @@ struct fl_sup_stats {
 	uint64_t faults;   /* faults injected */
 	uint64_t gone;     /* calls whose process went away before the answer */
 	uint64_t full;     /* passed at once: the in-flight table was full */
+	bool sync_wake;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is set */
 };
 
 /* Serve listener lfd from loop l with the rules of c. Takes lfd; tabfd is
