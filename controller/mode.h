@@ -60,8 +60,8 @@ int fl_layer_choose(struct fl_layer *ly, enum fl_mode want, char *const *cmd,
 /* Before spawning: for seccomp/both, check the rules and build the filter;
  * the error message (file-free: the caller prefixes it) goes to err.
  * 0 or -errno. */
-int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool verbose,
-		     char *err, size_t len);
+int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool timens,
+		     bool verbose, char *err, size_t len);
 /* Fill the spawn hooks and say whether the shim is preloaded. */
 bool fl_layer_spawn(struct fl_layer *ly, struct fl_spawn *sp);
 /* After a successful spawn: serve the listener from loop l. 0 or -errno. */

@@ -42,14 +42,40 @@ int fl_layer_choose(struct fl_layer *ly, enum fl_mode want, char *const *cmd,
 	return err == -ENOENT ? err : 0;
 }
 
-int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool verbose,
-		     char *err, size_t len)
+/* A monotonic or boottime clock rule in c. */
+static bool has_mono_clock(const struct fl_ctl *c)
 {
+	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
+		if ((c->rules[i].flags & FL_RF_CLOCK) && c->rules[i].clock != FL_CLK_REALTIME)
+			return true;
+	return false;
+}
+
+int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool timens,
+		     bool verbose, char *err, size_t len)
+{
+	bool sc = ly->mode == FL_MODE_SECCOMP || ly->mode == FL_MODE_BOTH;
 	int r;
 
-	if (ly->mode != FL_MODE_SECCOMP && ly->mode != FL_MODE_BOTH)
+	if (timens && ly->mode != FL_MODE_SECCOMP) {
+		/* the shim measures run time and the controller's heartbeat
+		 * on CLOCK_MONOTONIC: a shifted one would skew both */
+		snprintf(err, len, "--timens needs --mode seccomp (layer %s here): the "
+			 "shim moves a dynamic program's clocks itself and reads "
+			 "CLOCK_MONOTONIC for run time and the dead-man heartbeat, "
+			 "which a time namespace would shift", fl_mode_name(ly->mode));
+		return -EINVAL;
+	}
+	if (!sc)
 		return 0;
-	r = fl_sc_plan_init(&ly->plan, c, err, len);
+	if (ly->mode == FL_MODE_BOTH && has_mono_clock(c)) {
+		snprintf(err, len, "monotonic/boottime clock rules in --mode both: the "
+			 "shim would move them for dynamic processes only, and a time "
+			 "namespace for the static ones would shift the shim's own "
+			 "clock too; use --mode preload or --mode seccomp");
+		return -EINVAL;
+	}
+	r = fl_sc_plan_init(&ly->plan, c, timens, err, len);
 	if (r < 0)
 		return r;
 	ly->planned = true;
@@ -57,12 +83,15 @@ int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool verbose,
 	if (verbose)
 		fprintf(stderr, "faultline: seccomp: notifying %u system calls: %s\n",
 			ly->plan.nsys, ly->plan.nsys ? ly->plan.sys : "(none)");
+	if (verbose && ly->plan.timens)
+		fprintf(stderr, "faultline: time namespace: monotonic %+.3f s, boottime %+.3f s\n",
+			(double)ly->plan.tn_mono_ns / 1e9, (double)ly->plan.tn_boot_ns / 1e9);
 	return 0;
 }
 
 bool fl_layer_spawn(struct fl_layer *ly, struct fl_spawn *sp)
 {
-	if (ly->planned && ly->plan.nsys > 0) {
+	if (ly->planned && (ly->plan.nsys > 0 || ly->plan.timens)) {
 		sp->child_hook = fl_sc_child;
 		sp->parent_hook = fl_sc_take;
 		sp->hook_arg = &ly->plan;

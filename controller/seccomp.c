@@ -13,6 +13,7 @@
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -184,8 +185,59 @@ struct fl__sc_hand {
 };
 enum { HS_INIT = 0, HS_READY = 1, HS_TAKEN = 2, HS_FAILED = 3, HS_REFUSED = 4 };
 
-int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, char *err,
-		    size_t len)
+/* Can we make a time namespace? Tried in a throwaway child, so that a
+ * refusal is an error before CMD starts. 0 or -errno. */
+static int timens_try(void)
+{
+	pid_t pid;
+	int st;
+
+	if (access("/proc/self/ns/time", F_OK) < 0)
+		return -EOPNOTSUPP;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWTIME) == 0 ? 0 : (errno & 0x7f));
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
+}
+
+/* The time namespace's offsets: every monotonic/boottime offset rule
+ * (fl_sc_check_rules let only constant ones through), summed per clock as
+ * the shim sums rules on one clock. */
+static int plan_timens(struct fl_sc_plan *p, const struct fl_ctl *c, bool want,
+		       char *err, size_t len)
+{
+	int r;
+
+	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++) {
+		const struct fl_rule *ru = &c->rules[i];
+		if (!(ru->flags & FL_RF_CLOCK) || ru->fault != FL_FAULT_OFFSET)
+			continue;
+		if (ru->clock == FL_CLK_MONOTONIC)
+			p->tn_mono_ns += ru->ns;
+		else if (ru->clock == FL_CLK_BOOTTIME)
+			p->tn_boot_ns += ru->ns;
+		want = true;
+	}
+	if (!want)
+		return 0;
+	if ((r = timens_try()) < 0) {
+		snprintf(err, len, "the time namespace for --timens and monotonic/"
+			 "boottime offsets cannot be made here: unshare(CLONE_NEWTIME): "
+			 "%s (it needs CAP_SYS_ADMIN and a kernel with CONFIG_TIME_NS, "
+			 "5.6 or later)", strerror(-r));
+		return r;
+	}
+	p->timens = true;
+	return 0;
+}
+
+int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, bool timens,
+		    char *err, size_t len)
 {
 	scmp_filter_ctx ctx;
 	uint32_t ops = 0;
@@ -194,6 +246,8 @@ int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, char *err,
 	memset(p, 0, sizeof(*p));
 	p->listener = -1;
 	if ((r = fl_sc_check_rules(c, err, len)) < 0)
+		return r;
+	if ((r = plan_timens(p, c, timens, err, len)) < 0)
 		return r;
 	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
 		if (!(c->rules[i].flags & FL_RF_CLOCK) && c->rules[i].op < 32)
@@ -258,14 +312,81 @@ static long sc_install(unsigned flags, void *prog)
 	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
 }
 
+/* "monotonic SECS NSECS\nboottime SECS NSECS\n" without stdio (we are
+ * between fork and exec). */
+static char *put_offset(char *o, const char *name, int64_t ns)
+{
+	char digits[24];
+	int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
+	int n = 0;
+
+	if (nsec < 0) {
+		nsec += 1000000000;
+		sec--;
+	}
+	while (*name)
+		*o++ = *name++;
+	*o++ = ' ';
+	if (sec < 0) {
+		*o++ = '-';
+		sec = -sec;
+	}
+	do
+		digits[n++] = (char)('0' + sec % 10);
+	while ((sec /= 10) > 0);
+	while (n > 0)
+		*o++ = digits[--n];
+	*o++ = ' ';
+	do
+		digits[n++] = (char)('0' + nsec % 10);
+	while ((nsec /= 10) > 0);
+	while (n > 0)
+		*o++ = digits[--n];
+	*o++ = '\n';
+	return o;
+}
+
+/* Enter a new time namespace with the planned offsets: the exec that
+ * follows puts the program in it (time_namespaces(7)). 0 or -errno. */
+static int timens_enter(const struct fl_sc_plan *p)
+{
+	char buf[128], *o = buf;
+	int fd;
+	ssize_t w;
+
+	if (unshare(CLONE_NEWTIME) < 0)
+		return -errno;
+	o = put_offset(o, "monotonic", p->tn_mono_ns);
+	o = put_offset(o, "boottime", p->tn_boot_ns);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, buf, (size_t)(o - buf));
+	if (w < 0)
+		w = -errno;
+	close(fd);
+	return w == (ssize_t)(o - buf) ? 0 : (w < 0 ? (int)w : -EIO);
+}
+
 int fl_sc_child(void *arg)
 {
 	struct fl_sc_plan *p = arg;
 	struct fl__sc_hand *h = p->hand;
 	unsigned flags = SECCOMP_FILTER_FLAG_NEW_LISTENER |
 			 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-	long fd = sc_install(flags, p->prog);
+	long fd;
 	uint32_t s;
+	int r;
+
+	if (p->timens && (r = timens_enter(p)) < 0) {
+		h->err = -r;
+		atomic_store(&h->state, HS_FAILED);
+		futex_wake(&h->state);
+		return r;
+	}
+	if (p->nsys == 0) /* clock rules only: no filter, nothing to take */
+		return 0;
+	fd = sc_install(flags, p->prog);
 
 	if (fd < 0 && errno == EINVAL) { /* before 5.19: no killable wait */
 		flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
@@ -300,6 +421,9 @@ int fl_sc_take(pid_t pid, void *arg)
 	siginfo_t si;
 	uint32_t s;
 	int pfd, fd;
+
+	if (p->nsys == 0) /* no filter: the child has nothing to hand over */
+		return 0;
 
 	while ((s = atomic_load(&h->state)) == HS_INIT) {
 		futex_wait(&h->state, HS_INIT, 100);

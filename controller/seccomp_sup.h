@@ -50,6 +50,8 @@ struct fl_sc_plan {
 				  * kernel took (SECCOMP_FILTER_FLAG_*) */
 	unsigned nsys;           /* how many system calls are notified */
 	char sys[512];           /* their names, space separated (for -v) */
+	bool timens;             /* the child gets a time namespace */
+	int64_t tn_mono_ns, tn_boot_ns; /* its offsets (the clock rules' sum) */
 };
 
 /* Which rules the supervisor cannot serve: writes a message naming rule i
@@ -57,12 +59,17 @@ struct fl_sc_plan {
  * than constant monotonic/boottime offsets) and returns -EINVAL; 0 when
  * every rule can be served. */
 int fl_sc_check_rules(const struct fl_ctl *c, char *err, size_t len);
-/* Build the filter for the rules in c. 0 or -errno (message in err). */
-int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, char *err,
-		    size_t len);
+/* Build the filter for the rules in c and, when timens (--timens) or a
+ * monotonic/boottime offset rule asks for it, plan a time namespace
+ * carrying those offsets (checked now: the kernel must let us make one).
+ * 0 or -errno (message in err). */
+int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, bool timens,
+		    char *err, size_t len);
 void fl_sc_plan_fini(struct fl_sc_plan *p);
-/* In the forked child, before the user switch and exec: install the filter
- * and wait until the parent took the listener. Async-signal-safe. After it
+/* In the forked child, before the user switch and exec: enter the planned
+ * time namespace (unshare(CLONE_NEWTIME) + /proc/self/timens_offsets: the
+ * exec enters it), install the filter and wait until the parent took the
+ * listener. Async-signal-safe. After it
  * returns 0 the child must make no system call the filter notifies until
  * exec. Returns 0 or -errno. */
 int fl_sc_child(void *plan);

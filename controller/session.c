@@ -461,7 +461,8 @@ static int spawn_cmd(struct sess *s)
 	fl_env__free(env);
 	if (err < 0) {
 		fprintf(stderr, "faultline: %s: %s%s\n", s->o->cmd[0],
-			stage == FL_SPAWN_SETUP ? "cannot switch user: " :
+			stage == FL_SPAWN_SETUP ? "cannot set it up (time namespace, "
+				"seccomp filter, user switch): " :
 			stage == FL_SPAWN_CGROUP ? "cannot join its cgroup: " : "",
 			strerror(-err));
 		s->exit_code = fl_spawn_exit_code(stage, err);
@@ -573,7 +574,8 @@ static int layer_setup(struct sess *s)
 	fl_layer_choose(&s->layer, (enum fl_mode)s->o->mode, s->o->cmd,
 			s->user.set ? s->user.uid : geteuid(),
 			s->user.set ? s->user.gid : getegid(), s->o->verbose);
-	r = fl_layer_prepare(&s->layer, s->h.ctl, s->o->verbose, err, sizeof(err));
+	r = fl_layer_prepare(&s->layer, s->h.ctl, s->o->timens, s->o->verbose, err,
+			     sizeof(err));
 	if (r < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->o->profile ? s->o->profile
 			: "profile", err);

@@ -9,6 +9,7 @@
  *   scstatic nbrecv PORT      connect to 127.0.0.1:PORT, three recv(MSG_DONTWAIT)
  *                             on the empty socket, then send "ping\n" and one
  *                             blocking recv; prints each recv's rc/errno
+ *   scstatic clocks -         print CLOCK_MONOTONIC and CLOCK_BOOTTIME (whole s)
  *   scstatic write FILE LEN   one write(2) of LEN bytes to FILE (created)
  *   scstatic loop FILE        forever: write(2) one byte to FILE (O_APPEND)
  *                             and print the call's rc/errno on each change
@@ -136,6 +137,13 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (strcmp(argv[1], "loop") == 0)
 		return run_loop(argv[2]);
+	if (strcmp(argv[1], "clocks") == 0) { /* argv[2]: anything */
+		struct timespec m, b;
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		clock_gettime(CLOCK_BOOTTIME, &b);
+		printf("monotonic=%lld boottime=%lld\n", (long long)m.tv_sec, (long long)b.tv_sec);
+		return 0;
+	}
 	port = atoi(argv[2]);
 	if (strcmp(argv[1], "nbrecv") == 0)
 		return nbrecv();
