@@ -1,7 +1,7 @@
 /*
  * main.c — the `faultline` command line: parse, dispatch, exit codes.
  *
- * Commands: run, drill, abort, mark, report, validate, model, scenarios,
+ * Commands: run, drill, exec, abort, mark, report, validate, model, scenarios,
  * schema, version, help.
  * Only commands whose output is data (validate's ok lines, model, scenarios,
  * version, help) print to stdout; everything else goes to stderr with the
@@ -24,6 +24,7 @@
 #include "market/market.h"
 #include "profile.h"
 #include "schema.h"
+#include "seccomp_sup.h"
 #include "events.h"
 #include "session.h"
 
@@ -46,6 +47,10 @@ static const char usage_text[] =
 	"        drive services already started with FAULTLINE_CTL=PATH and the\n"
 	"        shim preloaded, until the scenario ends, --duration, or SIGINT\n"
 	"      run and drill also take [--events PATH] [--metrics ADDR:PORT]\n"
+	"  exec --ctl PATH [--ops OP,...] [-v] -- CMD [ARGS...]\n"
+	"        run CMD under the seccomp supervisor's filter (a systemd unit's\n"
+	"        ExecStart wrapper for static and Go services): untouched until\n"
+	"        a `faultline drill --ctl PATH` attaches; exit with CMD's status\n"
 	"  abort --ctl PATH      stop every fault of the drill at PATH now\n"
 	"  mark --ctl PATH TEXT  record an operator action in the running drill\n"
 	"  report TIMELINE [-o report.html]\n"
@@ -117,7 +122,7 @@ enum {
 	FL_OPT_NO_BPF, FL_OPT_CGROUP,
 	FL_OPT_STATS, FL_OPT_SEEDS,
 	FL_OPT_MODE, FL_OPT_TIMENS,
-	FL_OPT_EVENTS, FL_OPT_METRICS,
+	FL_OPT_EVENTS, FL_OPT_METRICS, FL_OPT_OPS,
 };
 
 static const struct option run_longopts[] = {
@@ -282,6 +287,67 @@ static int cmd_drill(int argc, char **argv)
 		return bad_usage("drill: give --ctl PATH (the FAULTLINE_CTL of "
 				     "the services)%s", "", FL_EXIT_FAIL);
 	return fl_run_main(&o);
+}
+
+/* ---- exec ------------------------------------------------------------------- */
+
+/* "connect,recv,..." into a mask of ops the supervisor serves. */
+static int parse_ops(const char *list, uint32_t *ops)
+{
+	char buf[256], *save = NULL;
+
+	*ops = 0;
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return -1;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int op = fl_op_by_name(t);
+		if (op <= 0 || op >= 32 || !(fl_sc_ops_all() & (1u << op))) {
+			bad_usage("exec: --ops: '%s' is not an op the seccomp supervisor "
+				  "serves (connect accept send recv read write open fsync "
+				  "rename close)", t, FL_EXIT_FAIL);
+			return -1;
+		}
+		*ops |= 1u << op;
+	}
+	return *ops ? 0 : -1;
+}
+
+static int cmd_exec(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "ctl", required_argument, NULL, FL_OPT_CTL },
+		{ "ops", required_argument, NULL, FL_OPT_OPS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ctl = NULL;
+	uint32_t ops = fl_sc_ops_all();
+	bool verbose = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (c == 'v') {
+			verbose = true;
+		} else if (c == FL_OPT_CTL) {
+			ctl = optarg;
+		} else if (c == FL_OPT_OPS) {
+			if (parse_ops(optarg, &ops) < 0)
+				return FL_EXIT_FAIL;
+		} else {
+			return bad_usage("exec: bad option%s", "", FL_EXIT_FAIL);
+		}
+	}
+	if (!ctl)
+		return bad_usage("exec: give --ctl PATH (the path drills will use)%s", "",
+				 FL_EXIT_FAIL);
+	if (optind >= argc)
+		return bad_usage("exec: give the command (-- CMD ARGS...)%s", "", FL_EXIT_FAIL);
+	return fl_sc_exec_main(ctl, ops, argv + optind, verbose);
 }
 
 /* ---- abort ------------------------------------------------------------------ */
@@ -666,6 +732,7 @@ static const struct {
 } cmds[] = {
 	{ "run", cmd_run },
 	{ "drill", cmd_drill },
+	{ "exec", cmd_exec },
 	{ "abort", cmd_abort },
 	{ "mark", cmd_mark },
 	{ "validate", cmd_validate },

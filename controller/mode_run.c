@@ -99,10 +99,70 @@ bool fl_layer_spawn(struct fl_layer *ly, struct fl_spawn *sp)
 	return ly->mode != FL_MODE_SECCOMP;
 }
 
+static const char *exec_cant(const struct fl_rule *r, uint32_t ops)
+{
+	if (r->flags & FL_RF_KERNEL)
+		return NULL; /* the eBPF layer's */
+	if (r->flags & FL_RF_CLOCK)
+		return "a clock rule cannot reach a service started by `faultline "
+		       "exec`: its time namespace would have to exist before the "
+		       "program starts (use `faultline run --mode seccomp`)";
+	if (r->op < 32 && (r->op == 0 || !(ops & (1u << r->op))))
+		return "its op is not in the filter of the `faultline exec` that "
+		       "started the service (see its --ops)";
+	return NULL;
+}
+
+int fl_layer_attach_exec(struct fl_layer *ly, const char *ctl, const struct fl_ctl *c,
+			 bool verbose, char *err, size_t len)
+{
+	int n = fl_sc_exec_attach(ctl, ly->att, FL_LAYER_MAX_EXEC, err, len), r;
+
+	if (n <= 0)
+		return n;
+	ly->natt = n;
+	if ((r = fl_sc_check_rules(c, err, len)) < 0)
+		goto refuse;
+	for (int k = 0; k < n; k++)
+		for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++) {
+			const char *why = exec_cant(&c->rules[i], ly->att[k].ops);
+			if (why) {
+				snprintf(err, len, "rules[%u]: %s: %s", i, ly->att[k].path, why);
+				r = -EINVAL;
+				goto refuse;
+			}
+		}
+	if (verbose)
+		for (int k = 0; k < n; k++)
+			fprintf(stderr, "faultline: seccomp: serving the service of %s\n",
+				ly->att[k].path);
+	return 0;
+refuse:
+	for (int k = 0; k < n; k++) { /* each keeper passes everything again */
+		close(ly->att[k].lfd);
+		close(ly->att[k].tabfd);
+		close(ly->att[k].conn);
+	}
+	ly->natt = 0;
+	return r;
+}
+
 int fl_layer_start(struct fl_layer *ly, struct fl_loop *l, struct fl_ctl *c)
 {
 	int r;
 
+	for (int k = 0; k < ly->natt; k++) {
+		struct fl_sc_attached *a = &ly->att[k];
+		r = fl_sup_new(l, c, a->lfd, a->tabfd, &ly->asup[k]);
+		a->lfd = a->tabfd = -1; /* taken (closed on failure) */
+		if (r < 0) {
+			close(a->conn);
+			a->conn = -1;
+			return r;
+		}
+		fl_sup_hold(ly->asup[k], a->conn);
+		a->conn = -1;
+	}
 	if (!ly->planned || ly->plan.listener < 0)
 		return 0;
 	r = fl_sup_new(l, c, ly->plan.listener, -1, &ly->sup);
@@ -122,12 +182,26 @@ int fl_layer_start(struct fl_layer *ly, struct fl_loop *l, struct fl_ctl *c)
 void fl_layer_release(struct fl_layer *ly)
 {
 	fl_sup_release(ly->sup);
+	for (int k = 0; k < ly->natt; k++)
+		fl_sup_release(ly->asup[k]);
 }
 
 void fl_layer_fini(struct fl_layer *ly)
 {
 	fl_sup__free(ly->sup);
 	ly->sup = NULL;
+	for (int k = 0; k < ly->natt; k++) {
+		struct fl_sc_attached *a = &ly->att[k];
+		fl_sup__free(ly->asup[k]);
+		ly->asup[k] = NULL;
+		if (a->lfd >= 0) /* attached, never started */
+			close(a->lfd);
+		if (a->tabfd >= 0)
+			close(a->tabfd);
+		if (a->conn >= 0)
+			close(a->conn);
+	}
+	ly->natt = 0;
 	if (ly->planned)
 		fl_sc_plan_fini(&ly->plan);
 	ly->planned = false;

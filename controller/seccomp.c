@@ -133,6 +133,11 @@ static int add_op(scmp_filter_ctx ctx, unsigned op, struct fl_sc_plan *p)
 		int nr = seccomp_syscall_resolve_name(*names);
 		if (nr == __NR_SCMP_ERROR)
 			continue;
+		if (nr >= 0 && nr < 512) { /* read is both recv's and read's */
+			if (p->added[nr / 64] & (1ull << (nr % 64)))
+				continue;
+			p->added[nr / 64] |= 1ull << (nr % 64);
+		}
 		int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
 		if (r == -EEXIST)
 			continue;
@@ -236,10 +241,11 @@ static int plan_timens(struct fl_sc_plan *p, const struct fl_ctl *c, bool want,
 	return 0;
 }
 
+static int plan_ops(struct fl_sc_plan *p, uint32_t ops, char *err, size_t len);
+
 int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, bool timens,
 		    char *err, size_t len)
 {
-	scmp_filter_ctx ctx;
 	uint32_t ops = 0;
 	int r;
 
@@ -252,6 +258,32 @@ int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, bool timens,
 	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
 		if (!(c->rules[i].flags & FL_RF_CLOCK) && c->rules[i].op < 32)
 			ops |= 1u << c->rules[i].op;
+	return plan_ops(p, ops, err, len);
+}
+
+uint32_t fl_sc_ops_all(void)
+{
+	uint32_t ops = 0;
+
+	for (unsigned op = 1; op < FL_OP__COUNT && op < 32; op++)
+		if (op_syscalls(op))
+			ops |= 1u << op;
+	return ops;
+}
+
+int fl_sc_plan_ops(struct fl_sc_plan *p, uint32_t ops, char *err, size_t len)
+{
+	memset(p, 0, sizeof(*p));
+	p->listener = -1;
+	return plan_ops(p, ops, err, len);
+}
+
+static int plan_ops(struct fl_sc_plan *p, uint32_t ops, char *err, size_t len)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	p->ops = ops;
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		snprintf(err, len, "seccomp: libseccomp cannot start a filter");
@@ -515,17 +547,23 @@ static void pass_one(int lfd, void *req, size_t reqsz)
 		fl__sc_send(lfd, ((struct seccomp_notif *)req)->id, true, 0, 0);
 }
 
-/* A drill attached: give it the listener and the table. */
-static int hand_over(int conn, int lfd, int tabfd)
+/* A drill attached: give it the listener and the table, and say which ops
+ * the filter notifies. Only our own user or root may have them. */
+static int hand_over(int conn, int lfd, int tabfd, uint32_t ops)
 {
 	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {0};
-	char tag[8] = "FLSC1";
-	struct iovec iov = {tag, sizeof(tag)};
+	struct fl__sc_hello tag = {FL_SC_HELLO_MAGIC, ops};
+	struct iovec iov = {&tag, sizeof(tag)};
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
 			   .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	int fds[2] = {lfd, tabfd};
 
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+	    (cr.uid != 0 && cr.uid != geteuid()))
+		return -EPERM;
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(fds));
@@ -533,8 +571,10 @@ static int hand_over(int conn, int lfd, int tabfd)
 	return sendmsg(conn, &m, MSG_NOSIGNAL) == (ssize_t)sizeof(tag) ? 0 : -errno;
 }
 
-void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd)
+void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd, uint32_t ops,
+			pid_t reap, int *status)
 {
+	sigset_t wake; /* reap: SIGCHLD is blocked but for ppoll */
 	struct fl__sc_table *tab = fl__sc_table_map(tabfd);
 	struct seccomp_notif_sizes sz = {0};
 	size_t reqsz;
@@ -544,12 +584,16 @@ void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd)
 	reqsz = sz.seccomp_notif > sizeof(struct seccomp_notif) ? sz.seccomp_notif
 								   : sizeof(struct seccomp_notif);
 	req = calloc(1, reqsz);
+	sigprocmask(SIG_BLOCK, NULL, &wake);
+	sigdelset(&wake, SIGCHLD);
 	for (;;) {
 		struct pollfd pf[2] = {{lfd, (short)(ctl_fd >= 0 ? 0 : POLLIN), 0},
 				       {ctl_fd >= 0 ? ctl_fd : accept_fd, POLLIN, 0}};
 		int n = pf[1].fd >= 0 ? 2 : 1;
 
-		if (poll(pf, (nfds_t)n, -1) < 0) {
+		if (reap > 0 && waitpid(reap, status, WNOHANG) == reap)
+			reap = 0; /* a zombie keeps the filter: reaped, it lets go */
+		if (ppoll(pf, (nfds_t)n, NULL, reap > 0 ? &wake : NULL) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -567,7 +611,7 @@ void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd)
 		}
 		if (ctl_fd < 0 && n == 2 && (pf[1].revents & POLLIN)) {
 			int conn = accept4(accept_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (conn >= 0 && hand_over(conn, lfd, tabfd) == 0)
+			if (conn >= 0 && hand_over(conn, lfd, tabfd, ops) == 0)
 				ctl_fd = conn;
 			else if (conn >= 0)
 				close(conn);
@@ -633,7 +677,7 @@ int fl__sc_keeper_start(int lfd, int tabfd)
 			if (sig != SIGKILL && sig != SIGSTOP)
 				signal(sig, sig == SIGCHLD ? SIG_DFL : SIG_IGN);
 		prctl(PR_SET_NAME, "faultline-keep", 0, 0, 0);
-		fl__sc_keeper_loop(lfd, tabfd, p[0], -1);
+		fl__sc_keeper_loop(lfd, tabfd, p[0], -1, 0, 0, NULL);
 		_exit(0);
 	}
 	close(p[0]);

@@ -940,6 +940,13 @@ fail:
 	return err;
 }
 
+void fl_sup_hold(struct fl_sup *s, int conn)
+{
+	if (s->keeper >= 0)
+		close(s->keeper);
+	s->keeper = conn;
+}
+
 void fl_sup_release(struct fl_sup *s)
 {
 	while (s && s->pending) {

@@ -582,6 +582,19 @@ static int layer_setup(struct sess *s)
 	return r;
 }
 
+/* A drill: the services `faultline exec` started on our ctl path. */
+static int exec_attach(struct sess *s)
+{
+	char err[1024];
+	int r = fl_layer_attach_exec(&s->layer, s->h.path, s->h.ctl, s->o->verbose,
+				     err, sizeof(err));
+
+	if (r < 0)
+		fprintf(stderr, "faultline: %s: %s\n", s->o->profile ? s->o->profile
+			: "profile", err);
+	return r;
+}
+
 static int start_cmd(struct sess *s)
 {
 	int err = fl_loop_new(&s->loop);
@@ -600,6 +613,10 @@ static int start_cmd(struct sess *s)
 	}
 	if ((err = open_obs(s)) < 0)
 		return err;
+	if (!is_run(s) && (err = fl_layer_start(&s->layer, s->loop, s->h.ctl)) < 0) {
+		fprintf(stderr, "faultline: seccomp supervisor: %s\n", strerror(-err));
+		return err;
+	}
 	if (is_run(s) && (err = spawn_cmd(s)) < 0) {
 		if (!s->exit_code)
 			fprintf(stderr, "faultline: cannot watch the command: %s\n",
@@ -719,6 +736,8 @@ int fl_run_main(const struct fl_run_opts *o)
 		err = make_block(s);
 	if (!err && is_run(s))
 		err = layer_setup(s);
+	if (!err && !is_run(s))
+		err = exec_attach(s);
 	/* "no process attached" means something only when the shim is the layer */
 	s->reach.preload = s->layer.mode == FL_MODE_PRELOAD;
 	if (!err)
