@@ -17,6 +17,7 @@
 #    quotes, backslashes and newlines in names are escaped;
 #  - Content-Type is the Prometheus text format 0.0.4; other paths are 404;
 #  - the run exits 3 (the broken budget);
+#  - `faultline drill --metrics` serves it as well;
 #  - bad --metrics addresses and a port in use stop the run with 125 and a
 #    message naming the address, before the command starts.
 source "$(dirname "$0")/lib.sh"
@@ -162,6 +163,17 @@ rise("faultline_drill_time_seconds", "gauge", 0.001)
 print("first scrape: %d recv faults, second: %d" % r0)
 PY
 has "$T/run.err" "budget probe_p99_ms: limit 1"
+
+# drill serves it too (no command of its own: market, faults, budgets)
+MP=$(free_port)
+URL=http://127.0.0.1:$MP/metrics
+bg "$FL" drill -s "$T/s.json" --ctl "$T/d.ctl" --speed 600 --duration 3 -q \
+  --metrics "127.0.0.1:$MP" -o "$T/d.jsonl" 2>"$T/drill.err"
+DRILL=$!
+wait_until 20 scrape "$T/d1.json" '(m("faultline_market_tick") or 0) > 0 and m("faultline_budget_limit", budget="probe_p99_ms") == 1 and m("faultline_faults_total", rule="0") == 0' ||
+  { cat "$T/drill.err" "$T/parse.err" >&2; fail "drill: metrics"; }
+rc=0; wait "$DRILL" || rc=$?
+eq "$rc" 0 "drill exit status (no probes: every budget holds with no data)"
 
 # bad addresses and a busy port: 125, a message, the command never runs
 for a in nonsense 127.0.0.1 127.0.0.1:99999 1.2.3:80 '[::1:80' localhost:9464 127.0.0.1:x; do
