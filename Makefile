@@ -55,7 +55,7 @@ EXAMPLE_BIN := $(patsubst examples/wallet/%.c,$(O)/examples/wallet/%,$(EXAMPLE_S
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps drill test unit integration bench clean install fuzz
+.PHONY: all deps drill test unit integration bench clean install fuzz schema
 all: deps $(O)/libfaultline.so $(O)/faultline $(HELPER_BIN) $(EXAMPLE_BIN)
 
 deps:
@@ -134,6 +134,11 @@ $(O)/tests/helpers/%: tests/helpers/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(OPT) $(WARN) -Iinclude -MMD -MP -o $@ $< -lpthread
 
+# The seccomp tests' target: a static binary (no PT_INTERP, no shim).
+$(O)/tests/helpers/scstatic: tests/helpers/scstatic.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(OPT) $(WARN) -MMD -MP -static -pthread -o $@ $<
+
 # Never sanitized: the wallet runs with the shim preloaded (see the shim).
 $(O)/examples/wallet/common.o: $(WALLET_LIB) | deps
 	@mkdir -p $(dir $@)
@@ -155,6 +160,7 @@ test: all $(UNIT_BIN)
 	@O=$(O) SAN=$(SAN) tests/run.sh
 
 unit: all $(UNIT_BIN)
+	@scripts/deps.sh test
 	@O=$(O) SAN=$(SAN) tests/run.sh unit
 
 integration: all
@@ -171,6 +177,15 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history
 	install -m 0644 scenarios/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/
 	install -m 0644 scenarios/history/*.json $(DESTDIR)$(PREFIX)/share/faultline/scenarios/history/
+	install -d $(DESTDIR)$(PREFIX)/share/faultline/schema
+	install -m 0644 schema/profile.schema.json schema/scenario.schema.json $(DESTDIR)$(PREFIX)/share/faultline/schema/
+	install -D -m 0644 man/faultline.1 $(DESTDIR)$(PREFIX)/share/man/man1/faultline.1
+
+# schema/*.schema.json are generated from the loader's tables (faultline
+# schema); test_schema checks the checked-in files are current.
+schema: $(O)/faultline
+	$(O)/faultline schema profile >schema/profile.schema.json
+	$(O)/faultline schema scenario >schema/scenario.schema.json
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c): the controller's sources and
 # the shim's pure parts built once with clang for fuzzing, in build-fuzz/.

@@ -271,7 +271,10 @@ static int clear_path(const char *path)
 }
 
 /* The private sockets (and old-ABI private dirs) of killed runs in base:
- * removed when nobody answers. Ours only, unless we are root. */
+ * removed when nobody answers and the controller named in the socket's
+ * name is gone (a starting run's socket refuses connections between bind
+ * and listen: another run starting then must not take it for dead). Ours
+ * only, unless we are root. */
 static void clean_private(const char *base)
 {
 	DIR *d = opendir(base);
@@ -289,8 +292,14 @@ static void clean_private(const char *base)
 		    lstat(p, &st) < 0 || (st.st_uid != geteuid() && geteuid() != 0))
 			continue;
 		size_t len = strlen(e->d_name);
+		int pid = 0;
 		if (S_ISSOCK(st.st_mode) && len > 4 &&
 		    strcmp(e->d_name + len - 4, ".ctl") == 0) {
+			/* faultline.PID.RAND.ctl: while PID lives, the socket may
+			 * be between bind and listen (refusing connections) */
+			if (sscanf(e->d_name, "faultline.%d.", &pid) == 1 && pid > 0 &&
+			    (kill(pid, 0) == 0 || errno == EPERM))
+				continue;
 			if (socket_live(p) == 0)
 				unlink(p);
 		} else if (S_ISDIR(st.st_mode) && len == 16 &&

@@ -1,8 +1,8 @@
 /*
  * main.c — the `faultline` command line: parse, dispatch, exit codes.
  *
- * Commands: run, drill, abort, mark, report, validate, model, scenarios,
- * version, help.
+ * Commands: run, drill, exec, abort, mark, report, validate, model, scenarios,
+ * schema, version, help.
  * Only commands whose output is data (validate's ok lines, model, scenarios,
  * report, version, help) print to stdout; everything else goes to stderr with the
  * "faultline: " prefix. run/drill fail with 125 on their own errors (like
@@ -24,6 +24,8 @@
 #include "market/market.h"
 #include "profile.h"
 #include "report.h"
+#include "schema.h"
+#include "seccomp_sup.h"
 #include "events.h"
 #include "session.h"
 
@@ -46,6 +48,10 @@ static const char usage_text[] =
 	"        drive services already started with FAULTLINE_CTL=PATH and the\n"
 	"        shim preloaded, until the scenario ends, --duration, or SIGINT\n"
 	"      run and drill also take [--events PATH] [--metrics ADDR:PORT]\n"
+	"  exec --ctl PATH [--ops OP,...] [-v] -- CMD [ARGS...]\n"
+	"        run CMD under the seccomp supervisor's filter (a systemd unit's\n"
+	"        ExecStart wrapper for static and Go services): untouched until\n"
+	"        a `faultline drill --ctl PATH` attaches; exit with CMD's status\n"
 	"  abort --ctl PATH      stop every fault of the drill at PATH now\n"
 	"  mark --ctl PATH TEXT  record an operator action in the running drill\n"
 	"  report TIMELINE [-o report.html]\n"
@@ -57,6 +63,8 @@ static const char usage_text[] =
 	"        outcome metrics (drawdown, liquidations, cascade, depth, spread,\n"
 	"        retrace) over K seeds from N (default 5), with the seed spread\n"
 	"  scenarios [DIR]       list the bundled scenarios\n"
+	"  schema profile|scenario  print the JSON Schema of the files validate\n"
+	"        reads (for editors; validate stays the authority)\n"
 	"  version               print the version\n"
 	"\n"
 	"  -o FILE      timeline, JSON Lines, created 0600 (not \"-\": stdout is\n"
@@ -115,7 +123,7 @@ enum {
 	FL_OPT_NO_BPF, FL_OPT_CGROUP,
 	FL_OPT_STATS, FL_OPT_SEEDS,
 	FL_OPT_MODE, FL_OPT_TIMENS,
-	FL_OPT_EVENTS, FL_OPT_METRICS,
+	FL_OPT_EVENTS, FL_OPT_METRICS, FL_OPT_OPS,
 };
 
 static const struct option run_longopts[] = {
@@ -280,6 +288,67 @@ static int cmd_drill(int argc, char **argv)
 		return bad_usage("drill: give --ctl PATH (the FAULTLINE_CTL of "
 				     "the services)%s", "", FL_EXIT_FAIL);
 	return fl_run_main(&o);
+}
+
+/* ---- exec ------------------------------------------------------------------- */
+
+/* "connect,recv,..." into a mask of ops the supervisor serves. */
+static int parse_ops(const char *list, uint32_t *ops)
+{
+	char buf[256], *save = NULL;
+
+	*ops = 0;
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return -1;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int op = fl_op_by_name(t);
+		if (op <= 0 || op >= 32 || !(fl_sc_ops_all() & (1u << op))) {
+			bad_usage("exec: --ops: '%s' is not an op the seccomp supervisor "
+				  "serves (connect accept send recv read write open fsync "
+				  "rename close)", t, FL_EXIT_FAIL);
+			return -1;
+		}
+		*ops |= 1u << op;
+	}
+	return *ops ? 0 : -1;
+}
+
+static int cmd_exec(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "ctl", required_argument, NULL, FL_OPT_CTL },
+		{ "ops", required_argument, NULL, FL_OPT_OPS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *ctl = NULL;
+	uint32_t ops = fl_sc_ops_all();
+	bool verbose = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+vh", lo, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (c == 'v') {
+			verbose = true;
+		} else if (c == FL_OPT_CTL) {
+			ctl = optarg;
+		} else if (c == FL_OPT_OPS) {
+			if (parse_ops(optarg, &ops) < 0)
+				return FL_EXIT_FAIL;
+		} else {
+			return bad_usage("exec: bad option%s", "", FL_EXIT_FAIL);
+		}
+	}
+	if (!ctl)
+		return bad_usage("exec: give --ctl PATH (the path drills will use)%s", "",
+				 FL_EXIT_FAIL);
+	if (optind >= argc)
+		return bad_usage("exec: give the command (-- CMD ARGS...)%s", "", FL_EXIT_FAIL);
+	return fl_sc_exec_main(ctl, ops, argv + optind, verbose);
 }
 
 /* ---- abort ------------------------------------------------------------------ */
@@ -622,6 +691,28 @@ static int cmd_scenarios(int argc, char **argv)
 	return err ? 0 : 1;
 }
 
+/* ---- schema -------------------------------------------------------------------- */
+
+static int cmd_schema(int argc, char **argv)
+{
+	bool scenario = argc == 2 && !strcmp(argv[1], "scenario");
+	cJSON *s;
+	char *text;
+
+	if (argc != 2 || (!scenario && strcmp(argv[1], "profile")))
+		return bad_usage("usage: faultline schema profile|scenario%s", "", 2);
+	s = fl_profile_schema(scenario);
+	text = s ? fl_sch_print(s) : NULL;
+	cJSON_Delete(s);
+	if (!text) {
+		fprintf(stderr, "faultline: schema: out of memory\n");
+		return 1;
+	}
+	fputs(text, stdout);
+	free(text);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* ---- dispatch ---------------------------------------------------------------- */
 
 static int cmd_version(int argc, char **argv)
@@ -642,12 +733,14 @@ static const struct {
 } cmds[] = {
 	{ "run", cmd_run },
 	{ "drill", cmd_drill },
+	{ "exec", cmd_exec },
 	{ "abort", cmd_abort },
 	{ "mark", cmd_mark },
 	{ "report", fl_report_main },
 	{ "validate", cmd_validate },
 	{ "model", cmd_model },
 	{ "scenarios", cmd_scenarios },
+	{ "schema", cmd_schema },
 	{ "version", cmd_version },
 	{ "--version", cmd_version },
 	{ "-V", cmd_version },

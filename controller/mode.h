@@ -44,12 +44,19 @@ enum fl_mode fl_mode_choose(enum fl_mode want, const struct fl_elf_info *info,
 struct fl_loop;
 struct fl_spawn;
 
+#define FL_LAYER_MAX_EXEC 16
+
 struct fl_layer {
 	enum fl_mode mode;       /* chosen, never AUTO after fl_layer_choose */
 	char why[512];
 	struct fl_sc_plan plan;  /* seccomp/both */
 	bool planned;
+	bool verbose;
 	struct fl_sup *sup;
+	/* a drill: the services started by `faultline exec` on its ctl path */
+	struct fl_sc_attached att[FL_LAYER_MAX_EXEC];
+	struct fl_sup *asup[FL_LAYER_MAX_EXEC];
+	int natt;
 };
 
 /* Choose the layer for cmd run as uid/gid; with verbose, say it on stderr.
@@ -59,8 +66,14 @@ int fl_layer_choose(struct fl_layer *ly, enum fl_mode want, char *const *cmd,
 /* Before spawning: for seccomp/both, check the rules and build the filter;
  * the error message (file-free: the caller prefixes it) goes to err.
  * 0 or -errno. */
-int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool verbose,
-		     char *err, size_t len);
+int fl_layer_prepare(struct fl_layer *ly, const struct fl_ctl *c, bool timens,
+		     bool verbose, char *err, size_t len);
+/* A drill on ctl: take the listeners of the `faultline exec` services
+ * there and check that they can carry every rule of c (the ops their
+ * filter notifies, what the supervisor serves, no clock rules). 0 (also
+ * when there is none) or -errno with the message in err. */
+int fl_layer_attach_exec(struct fl_layer *ly, const char *ctl, const struct fl_ctl *c,
+			 bool verbose, char *err, size_t len);
 /* Fill the spawn hooks and say whether the shim is preloaded. */
 bool fl_layer_spawn(struct fl_layer *ly, struct fl_spawn *sp);
 /* After a successful spawn: serve the listener from loop l. 0 or -errno. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,6 +308,7 @@ static void status_now(struct fl_obs *ob, int64_t run_ns)
 {
 	struct fl_status_in in = { 0 };
 	const char *burning[8];
+	struct winsize ws;
 	char line[512];
 
 	in.t_s = (double)run_ns / 1e9;
@@ -324,6 +326,11 @@ static void status_now(struct fl_obs *ob, int64_t run_ns)
 	in.nburning = fl_budgets_burning(ob->bg, (double)run_ns / 1e6, burning, 8);
 	in.burning = burning;
 	fl_status_line(&in, line, sizeof(line));
+	/* a line longer than the terminal wraps, and \r then redraws only its
+	 * last row: keep it inside the width */
+	if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 4 &&
+	    strlen(line) >= ws.ws_col && ws.ws_col < sizeof(line))
+		memcpy(line + ws.ws_col - 4, "...", 4);
 	fprintf(stderr, "\r\033[K%s", line);
 	fflush(stderr);
 	ob->status_shown = true;

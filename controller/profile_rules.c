@@ -43,6 +43,7 @@
 #include "jsonutil.h"
 #include "market/market.h"
 #include "profile.h"
+#include "schema.h"
 
 #define MAX_DELAY_MS 86400000.0   /* 24 h: delays, timeouts, holds */
 #define MAX_CLOCK_MS 1e12         /* ~31 years: clock offsets, jumps */
@@ -756,4 +757,264 @@ void fl__profile_rules(struct fl_jctx *c, const cJSON *rules, struct fl_profile 
 	p->nrules = (uint32_t)(n < FL_MAX_RULES ? n : FL_MAX_RULES);
 	if (n > FL_MAX_RULES)
 		fl_jerr(c, "rules", "too many rules (%d); at most %d", n, FL_MAX_RULES);
+}
+
+/* ---- schema (schema.h): the same tables as JSON Schema ------------------------ */
+
+static cJSON *const_of(const char *v)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "const", v);
+	return o;
+}
+
+/* {"properties": {key: {"const": v}}, "required": [key]} */
+static cJSON *is(const char *key, const char *v)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(o, "properties"), key, const_of(v));
+	fl_sch_require(o, key);
+	return o;
+}
+
+/* {"if": cond, "then": then} appended to all */
+static void if_then(cJSON *all, cJSON *cond, cJSON *then)
+{
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(c, "if", cond);
+	cJSON_AddItemToObject(c, "then", then);
+	cJSON_AddItemToArray(all, c);
+}
+
+static cJSON *enum_of(const char *(*name)(int), int count, unsigned long long mask)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "enum");
+
+	for (int i = 0; i < count; i++)
+		if ((mask >> i) & 1u)
+			cJSON_AddItemToArray(a, cJSON_CreateString(name(i)));
+	return o;
+}
+
+static cJSON *has_key(const char *key)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	fl_sch_require(o, key);
+	return o;
+}
+
+/* Per fault: the parameters it requires, and the others forbidden. */
+static cJSON *params_schema(int f)
+{
+	unsigned req = fault_params[f].req, ok = req | fault_params[f].opt;
+	cJSON *o = cJSON_CreateObject(), *p = cJSON_AddObjectToObject(o, "properties");
+
+	for (int i = 0; i < P__N; i++) {
+		if (!((ok >> i) & 1u))
+			cJSON_AddFalseToObject(p, param_keys[i]);
+		if ((req >> i) & 1u)
+			fl_sch_require(o, param_keys[i]);
+	}
+	return o;
+}
+
+static cJSON *nth_schema(bool range)
+{
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "anyOf"), *s;
+
+	cJSON_AddItemToArray(a, fl_sch_int(1, EXACT_MAX));
+	s = fl_sch_type("string");
+	cJSON_AddStringToObject(s, "pattern", range ? "^0*[1-9][0-9]*(\\+|-[0-9]+)?$"
+						    : "^0*[1-9][0-9]*$");
+	cJSON_AddItemToArray(a, s);
+	return fl_sch_doc(o, range ? "1-based: N, \"N\", \"N-M\" (N <= M) or \"N+\""
+				   : "1-based: N or \"N\"");
+}
+
+static cJSON *window_schema(void)
+{
+	cJSON *a = fl_sch_type("array");
+
+	cJSON_AddItemToObject(a, "items", fl_sch_num(0, MAX_WINDOW_MS));
+	cJSON_AddNumberToObject(a, "minItems", 2);
+	cJSON_AddNumberToObject(a, "maxItems", 2);
+	return fl_sch_doc(a, "[FROM, TO] ms of run time, FROM inclusive, TO "
+			  "exclusive, FROM < TO");
+}
+
+static cJSON *signal_enum(void)
+{
+	return enum_of(signal_name, MKT_SIG__COUNT, (1ull << MKT_SIG__COUNT) - 1);
+}
+
+static cJSON *binding_schemas(cJSON *p)
+{
+	cJSON *sp, *s = fl_sch_obj(&sp), *wp, *w = fl_sch_obj(&wp), *one;
+
+	cJSON_AddItemToObject(sp, "signal", signal_enum());
+	cJSON_AddItemToObject(sp, "lo", fl_sch_num(-DBL_MAX, DBL_MAX));
+	cJSON_AddItemToObject(sp, "hi", fl_sch_num(-DBL_MAX, DBL_MAX));
+	fl_sch_require(s, "signal");
+	fl_sch_require(s, "lo");
+	fl_sch_require(s, "hi");
+	cJSON_AddItemToObject(p, "scale", fl_sch_doc(s, "intensity follows the "
+		"signal from lo (0) to hi (1); lo < hi"));
+	cJSON_AddItemToObject(wp, "signal", signal_enum());
+	cJSON_AddItemToObject(wp, "below", fl_sch_num(-DBL_MAX, DBL_MAX));
+	cJSON_AddItemToObject(wp, "above", fl_sch_num(-DBL_MAX, DBL_MAX));
+	fl_sch_require(w, "signal");
+	one = cJSON_AddArrayToObject(w, "oneOf");
+	cJSON_AddItemToArray(one, has_key("below"));
+	cJSON_AddItemToArray(one, has_key("above"));
+	cJSON_AddItemToObject(p, "when_signal", fl_sch_doc(w, "armed only while "
+		"the signal is below or above the value"));
+	return p;
+}
+
+static void add_params(cJSON *p, bool clock)
+{
+	cJSON *up, *u;
+
+	cJSON_AddItemToObject(p, "ms", clock ? fl_sch_num(-MAX_CLOCK_MS, MAX_CLOCK_MS)
+					     : fl_sch_num(0, MAX_DELAY_MS));
+	cJSON_AddItemToObject(p, "jitter_ms", fl_sch_doc(fl_sch_num(0, MAX_DELAY_MS),
+		"at most ms"));
+	cJSON_AddItemToObject(p, "errno", fl_sch_type("string"));
+	cJSON_AddItemToObject(p, "bytes", fl_sch_int(1, (double)MAX_BYTES));
+	u = fl_sch_obj(&up);
+	cJSON_AddItemToObject(up, "target", fl_sch_type("string"));
+	cJSON_AddItemToObject(up, "op", enum_of(fl_op_name, FL_OP__COUNT,
+						FL_OPS_ALL | FL_OPBIT(PACKET)));
+	cJSON_AddItemToObject(up, "nth", nth_schema(false));
+	fl_sch_require(u, "target");
+	fl_sch_require(u, "op");
+	fl_sch_require(u, "nth");
+	cJSON_AddItemToObject(p, "until", u);
+	cJSON_AddItemToObject(p, "max_ms", fl_sch_num(1, MAX_DELAY_MS));
+	cJSON_AddItemToObject(p, "ppm", fl_sch_int(-999999, (double)MAX_PPM));
+}
+
+static cJSON *op_rule_schema(bool scenario)
+{
+	static const char *const kernel_no[] = { "nth", "window_ms", "scale", "when_signal" };
+	cJSON *p, *o = fl_sch_obj(&p), *all = cJSON_AddArrayToObject(o, "allOf");
+	cJSON *k, *kp, *any, *c;
+
+	cJSON_AddItemToObject(p, "target", fl_sch_doc(fl_sch_type("string"),
+		"a name in \"targets\""));
+	cJSON_AddItemToObject(p, "op", enum_of(fl_op_name, FL_OP__COUNT,
+					       FL_OPS_ALL | FL_OPBIT(PACKET)));
+	cJSON_AddItemToObject(p, "fault", enum_of(fl_fault_name, FL_FAULT__COUNT,
+						  op_fault_mask()));
+	cJSON_AddItemToObject(p, "nth", nth_schema(true));
+	cJSON_AddItemToObject(p, "window_ms", window_schema());
+	cJSON_AddItemToObject(p, "probability", fl_sch_num(0, 1));
+	cJSON_AddItemToObject(p, "note", fl_sch_type("string"));
+	if (scenario)
+		binding_schemas(p);
+	add_params(p, false);
+	cJSON_AddItemToObject(p, "layer", fl_sch_doc(const_of("bpf"),
+		"applied by the eBPF layer: connect error and packet drop"));
+	fl_sch_require(o, "target");
+	fl_sch_require(o, "op");
+	fl_sch_require(o, "fault");
+	for (int op = 1; op < FL_OP__COUNT; op++) {
+		cJSON *t = cJSON_CreateObject(), *tp = cJSON_AddObjectToObject(t, "properties");
+
+		cJSON_AddItemToObject(tp, "fault", enum_of(fl_fault_name, FL_FAULT__COUNT,
+							   faults_for_op(op)));
+		if (*fl_op_errnos(op))
+			cJSON_AddItemToObject(tp, "errno", fl_sch_enum_words(fl_op_errnos(op)));
+		if_then(all, is("op", fl_op_name(op)), t);
+	}
+	for (int f = 1; f < FL_FAULT__COUNT; f++)
+		if (!fl_fault_is_clock(f))
+			if_then(all, is("fault", fl_fault_name(f)), params_schema(f));
+	/* stale: a window, or ms after the call; not both */
+	c = cJSON_CreateObject();
+	any = cJSON_AddArrayToObject(c, "oneOf");
+	cJSON_AddItemToArray(any, has_key("window_ms"));
+	cJSON_AddItemToArray(any, has_key("ms"));
+	if_then(all, is("fault", "stale"), c);
+	/* the eBPF layer: "layer": "bpf", or op "packet" */
+	c = cJSON_CreateObject();
+	any = cJSON_AddArrayToObject(c, "anyOf");
+	cJSON_AddItemToArray(any, has_key("layer"));
+	cJSON_AddItemToArray(any, is("op", "packet"));
+	k = cJSON_CreateObject();
+	kp = cJSON_AddObjectToObject(k, "properties");
+	for (size_t i = 0; i < sizeof(kernel_no) / sizeof(kernel_no[0]); i++)
+		cJSON_AddFalseToObject(kp, kernel_no[i]);
+	any = cJSON_AddArrayToObject(k, "anyOf");
+	cJSON_AddItemToArray(any, cJSON_CreateObject());
+	cJSON_AddItemToArray(any, cJSON_CreateObject());
+	cJSON_AddItemToObject(cJSON_GetArrayItem(any, 0), "allOf", cJSON_CreateArray());
+	cJSON_AddItemToArray(cJSON_GetArrayItem(any, 0)->child, is("op", "connect"));
+	cJSON_AddItemToArray(cJSON_GetArrayItem(any, 0)->child, is("fault", "error"));
+	cJSON_AddItemToObject(cJSON_GetArrayItem(any, 1), "allOf", cJSON_CreateArray());
+	cJSON_AddItemToArray(cJSON_GetArrayItem(any, 1)->child, is("op", "packet"));
+	cJSON_AddItemToArray(cJSON_GetArrayItem(any, 1)->child, is("fault", "drop"));
+	if_then(all, c, k);
+	return o;
+}
+
+static cJSON *clock_rule_schema(void)
+{
+	static const char *const clocks[] = { "realtime", "monotonic", "boottime", NULL };
+	cJSON *p, *o = fl_sch_obj(&p), *all = cJSON_AddArrayToObject(o, "allOf");
+	cJSON *mono, *t, *tp, *ms;
+
+	cJSON_AddItemToObject(p, "clock", fl_sch_enum(clocks));
+	cJSON_AddItemToObject(p, "fault", enum_of(fl_fault_name, FL_FAULT__COUNT,
+		op_fault_mask() ^ ((1ull << FL_FAULT__COUNT) - 2)));
+	cJSON_AddItemToObject(p, "window_ms", window_schema());
+	cJSON_AddItemToObject(p, "note", fl_sch_type("string"));
+	add_params(p, true);
+	fl_sch_require(o, "clock");
+	fl_sch_require(o, "fault");
+	for (int f = 1; f < FL_FAULT__COUNT; f++)
+		if (fl_fault_is_clock(f))
+			if_then(all, is("fault", fl_fault_name(f)), params_schema(f));
+	if_then(all, is("fault", "freeze"), has_key("window_ms"));
+	if_then(all, is("fault", "jump"), has_key("window_ms"));
+	/* monotonic and boottime never go backwards */
+	mono = cJSON_CreateObject();
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(mono, "properties"), "clock",
+			      fl_sch_enum(clocks + 1));
+	fl_sch_require(mono, "clock");
+	t = cJSON_CreateObject();
+	cJSON_AddItemToObject(t, "allOf", cJSON_CreateArray());
+	tp = cJSON_CreateObject();
+	ms = cJSON_AddObjectToObject(cJSON_AddObjectToObject(tp, "properties"), "ms");
+	cJSON_AddNumberToObject(ms, "minimum", 0);
+	cJSON_AddFalseToObject(cJSON_GetObjectItem(tp, "properties"), "window_ms");
+	if_then(cJSON_GetObjectItem(t, "allOf"), is("fault", "offset"), tp);
+	tp = cJSON_CreateObject();
+	ms = cJSON_AddObjectToObject(cJSON_AddObjectToObject(tp, "properties"), "ms");
+	cJSON_AddNumberToObject(ms, "exclusiveMinimum", 0);
+	if_then(cJSON_GetObjectItem(t, "allOf"), is("fault", "jump"), tp);
+	if_then(all, mono, t);
+	/* a realtime jump is not 0 */
+	tp = cJSON_CreateObject();
+	ms = cJSON_AddObjectToObject(cJSON_AddObjectToObject(tp, "properties"), "ms");
+	cJSON_AddItemToObject(ms, "not", cJSON_CreateObject());
+	cJSON_AddNumberToObject(cJSON_GetObjectItem(ms, "not"), "const", 0);
+	if_then(all, is("fault", "jump"), tp);
+	return o;
+}
+
+cJSON *fl__profile_rule_schema(bool scenario)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "if", has_key("clock"));
+	cJSON_AddItemToObject(o, "then", fl_sch_doc(clock_rule_schema(), "a clock rule"));
+	cJSON_AddItemToObject(o, "else", fl_sch_doc(op_rule_schema(scenario),
+		"an op rule: a fault on calls of op to target"));
+	return fl_sch_doc(o, "a rule: an op rule ({target, op, fault}) or a clock "
+			  "rule ({clock, fault})");
 }

@@ -13,6 +13,7 @@
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -132,6 +133,11 @@ static int add_op(scmp_filter_ctx ctx, unsigned op, struct fl_sc_plan *p)
 		int nr = seccomp_syscall_resolve_name(*names);
 		if (nr == __NR_SCMP_ERROR)
 			continue;
+		if (nr >= 0 && nr < 512) { /* read is both recv's and read's */
+			if (p->added[nr / 64] & (1ull << (nr % 64)))
+				continue;
+			p->added[nr / 64] |= 1ull << (nr % 64);
+		}
 		int r = seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, nr, 0);
 		if (r == -EEXIST)
 			continue;
@@ -184,10 +190,62 @@ struct fl__sc_hand {
 };
 enum { HS_INIT = 0, HS_READY = 1, HS_TAKEN = 2, HS_FAILED = 3, HS_REFUSED = 4 };
 
-int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, char *err,
-		    size_t len)
+/* Can we make a time namespace? Tried in a throwaway child, so that a
+ * refusal is an error before CMD starts. 0 or -errno. */
+static int timens_try(void)
 {
-	scmp_filter_ctx ctx;
+	pid_t pid;
+	int st;
+
+	if (access("/proc/self/ns/time", F_OK) < 0)
+		return -EOPNOTSUPP;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWTIME) == 0 ? 0 : (errno & 0x7f));
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
+}
+
+/* The time namespace's offsets: every monotonic/boottime offset rule
+ * (fl_sc_check_rules let only constant ones through), summed per clock as
+ * the shim sums rules on one clock. */
+static int plan_timens(struct fl_sc_plan *p, const struct fl_ctl *c, bool want,
+		       char *err, size_t len)
+{
+	int r;
+
+	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++) {
+		const struct fl_rule *ru = &c->rules[i];
+		if (!(ru->flags & FL_RF_CLOCK) || ru->fault != FL_FAULT_OFFSET)
+			continue;
+		if (ru->clock == FL_CLK_MONOTONIC)
+			p->tn_mono_ns += ru->ns;
+		else if (ru->clock == FL_CLK_BOOTTIME)
+			p->tn_boot_ns += ru->ns;
+		want = true;
+	}
+	if (!want)
+		return 0;
+	if ((r = timens_try()) < 0) {
+		snprintf(err, len, "the time namespace for --timens and monotonic/"
+			 "boottime offsets cannot be made here: unshare(CLONE_NEWTIME): "
+			 "%s (it needs CAP_SYS_ADMIN and a kernel with CONFIG_TIME_NS, "
+			 "5.6 or later)", strerror(-r));
+		return r;
+	}
+	p->timens = true;
+	return 0;
+}
+
+static int plan_ops(struct fl_sc_plan *p, uint32_t ops, char *err, size_t len);
+
+int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, bool timens,
+		    char *err, size_t len)
+{
 	uint32_t ops = 0;
 	int r;
 
@@ -195,9 +253,37 @@ int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, char *err,
 	p->listener = -1;
 	if ((r = fl_sc_check_rules(c, err, len)) < 0)
 		return r;
+	if ((r = plan_timens(p, c, timens, err, len)) < 0)
+		return r;
 	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
 		if (!(c->rules[i].flags & FL_RF_CLOCK) && c->rules[i].op < 32)
 			ops |= 1u << c->rules[i].op;
+	return plan_ops(p, ops, err, len);
+}
+
+uint32_t fl_sc_ops_all(void)
+{
+	uint32_t ops = 0;
+
+	for (unsigned op = 1; op < FL_OP__COUNT && op < 32; op++)
+		if (op_syscalls(op))
+			ops |= 1u << op;
+	return ops;
+}
+
+int fl_sc_plan_ops(struct fl_sc_plan *p, uint32_t ops, char *err, size_t len)
+{
+	memset(p, 0, sizeof(*p));
+	p->listener = -1;
+	return plan_ops(p, ops, err, len);
+}
+
+static int plan_ops(struct fl_sc_plan *p, uint32_t ops, char *err, size_t len)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	p->ops = ops;
 	ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		snprintf(err, len, "seccomp: libseccomp cannot start a filter");
@@ -258,14 +344,81 @@ static long sc_install(unsigned flags, void *prog)
 	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
 }
 
+/* "monotonic SECS NSECS\nboottime SECS NSECS\n" without stdio (we are
+ * between fork and exec). */
+static char *put_offset(char *o, const char *name, int64_t ns)
+{
+	char digits[24];
+	int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
+	int n = 0;
+
+	if (nsec < 0) {
+		nsec += 1000000000;
+		sec--;
+	}
+	while (*name)
+		*o++ = *name++;
+	*o++ = ' ';
+	if (sec < 0) {
+		*o++ = '-';
+		sec = -sec;
+	}
+	do
+		digits[n++] = (char)('0' + sec % 10);
+	while ((sec /= 10) > 0);
+	while (n > 0)
+		*o++ = digits[--n];
+	*o++ = ' ';
+	do
+		digits[n++] = (char)('0' + nsec % 10);
+	while ((nsec /= 10) > 0);
+	while (n > 0)
+		*o++ = digits[--n];
+	*o++ = '\n';
+	return o;
+}
+
+/* Enter a new time namespace with the planned offsets: the exec that
+ * follows puts the program in it (time_namespaces(7)). 0 or -errno. */
+static int timens_enter(const struct fl_sc_plan *p)
+{
+	char buf[128], *o = buf;
+	int fd;
+	ssize_t w;
+
+	if (unshare(CLONE_NEWTIME) < 0)
+		return -errno;
+	o = put_offset(o, "monotonic", p->tn_mono_ns);
+	o = put_offset(o, "boottime", p->tn_boot_ns);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	w = write(fd, buf, (size_t)(o - buf));
+	if (w < 0)
+		w = -errno;
+	close(fd);
+	return w == (ssize_t)(o - buf) ? 0 : (w < 0 ? (int)w : -EIO);
+}
+
 int fl_sc_child(void *arg)
 {
 	struct fl_sc_plan *p = arg;
 	struct fl__sc_hand *h = p->hand;
 	unsigned flags = SECCOMP_FILTER_FLAG_NEW_LISTENER |
 			 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
-	long fd = sc_install(flags, p->prog);
+	long fd;
 	uint32_t s;
+	int r;
+
+	if (p->timens && (r = timens_enter(p)) < 0) {
+		h->err = -r;
+		atomic_store(&h->state, HS_FAILED);
+		futex_wake(&h->state);
+		return r;
+	}
+	if (p->nsys == 0) /* clock rules only: no filter, nothing to take */
+		return 0;
+	fd = sc_install(flags, p->prog);
 
 	if (fd < 0 && errno == EINVAL) { /* before 5.19: no killable wait */
 		flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
@@ -301,6 +454,9 @@ int fl_sc_take(pid_t pid, void *arg)
 	uint32_t s;
 	int pfd, fd;
 
+	if (p->nsys == 0) /* no filter: the child has nothing to hand over */
+		return 0;
+
 	while ((s = atomic_load(&h->state)) == HS_INIT) {
 		futex_wait(&h->state, HS_INIT, 100);
 		si.si_pid = 0;
@@ -321,6 +477,7 @@ int fl_sc_take(pid_t pid, void *arg)
 	if (fd < 0)
 		return -h->err;
 	p->listener = fd;
+	p->flags = h->flags;
 	return 0;
 }
 
@@ -390,17 +547,23 @@ static void pass_one(int lfd, void *req, size_t reqsz)
 		fl__sc_send(lfd, ((struct seccomp_notif *)req)->id, true, 0, 0);
 }
 
-/* A drill attached: give it the listener and the table. */
-static int hand_over(int conn, int lfd, int tabfd)
+/* A drill attached: give it the listener and the table, and say which ops
+ * the filter notifies. Only our own user or root may have them. */
+static int hand_over(int conn, int lfd, int tabfd, uint32_t ops)
 {
 	char cbuf[CMSG_SPACE(2 * sizeof(int))] = {0};
-	char tag[8] = "FLSC1";
-	struct iovec iov = {tag, sizeof(tag)};
+	struct fl__sc_hello tag = {FL_SC_HELLO_MAGIC, ops};
+	struct iovec iov = {&tag, sizeof(tag)};
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
 			   .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	int fds[2] = {lfd, tabfd};
 
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+	    (cr.uid != 0 && cr.uid != geteuid()))
+		return -EPERM;
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(fds));
@@ -408,8 +571,10 @@ static int hand_over(int conn, int lfd, int tabfd)
 	return sendmsg(conn, &m, MSG_NOSIGNAL) == (ssize_t)sizeof(tag) ? 0 : -errno;
 }
 
-void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd)
+void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd, uint32_t ops,
+			pid_t reap, int *status)
 {
+	sigset_t wake; /* reap: SIGCHLD is blocked but for ppoll */
 	struct fl__sc_table *tab = fl__sc_table_map(tabfd);
 	struct seccomp_notif_sizes sz = {0};
 	size_t reqsz;
@@ -419,12 +584,16 @@ void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd)
 	reqsz = sz.seccomp_notif > sizeof(struct seccomp_notif) ? sz.seccomp_notif
 								   : sizeof(struct seccomp_notif);
 	req = calloc(1, reqsz);
+	sigprocmask(SIG_BLOCK, NULL, &wake);
+	sigdelset(&wake, SIGCHLD);
 	for (;;) {
 		struct pollfd pf[2] = {{lfd, (short)(ctl_fd >= 0 ? 0 : POLLIN), 0},
 				       {ctl_fd >= 0 ? ctl_fd : accept_fd, POLLIN, 0}};
 		int n = pf[1].fd >= 0 ? 2 : 1;
 
-		if (poll(pf, (nfds_t)n, -1) < 0) {
+		if (reap > 0 && waitpid(reap, status, WNOHANG) == reap)
+			reap = 0; /* a zombie keeps the filter: reaped, it lets go */
+		if (ppoll(pf, (nfds_t)n, NULL, reap > 0 ? &wake : NULL) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -442,7 +611,7 @@ void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd)
 		}
 		if (ctl_fd < 0 && n == 2 && (pf[1].revents & POLLIN)) {
 			int conn = accept4(accept_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (conn >= 0 && hand_over(conn, lfd, tabfd) == 0)
+			if (conn >= 0 && hand_over(conn, lfd, tabfd, ops) == 0)
 				ctl_fd = conn;
 			else if (conn >= 0)
 				close(conn);
@@ -508,7 +677,7 @@ int fl__sc_keeper_start(int lfd, int tabfd)
 			if (sig != SIGKILL && sig != SIGSTOP)
 				signal(sig, sig == SIGCHLD ? SIG_DFL : SIG_IGN);
 		prctl(PR_SET_NAME, "faultline-keep", 0, 0, 0);
-		fl__sc_keeper_loop(lfd, tabfd, p[0], -1);
+		fl__sc_keeper_loop(lfd, tabfd, p[0], -1, 0, 0, NULL);
 		_exit(0);
 	}
 	close(p[0]);

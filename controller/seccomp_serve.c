@@ -398,6 +398,15 @@ static void journal(struct fl_sup *s, const struct fl_verdict *v, pid_t pid,
 	fl__journal_push(s->ctl, &r);
 }
 
+/* The faulted call has happened (answered: its result is the program's now,
+ * or the kernel makes it right after CONTINUE): gates waiting on it open,
+ * as the shim's act layer does after a fault (shim/act.c happened()). */
+static void happened(struct fl_sup *s, const struct fl_verdict *v)
+{
+	if (v->nth && v->target < FL_MAX_TARGETS)
+		fl__passed_at(s->ctl, v->target, v->op, v->nth);
+}
+
 static void pend_done(struct pend *p)
 {
 	struct fl_sup *s = p->s;
@@ -409,6 +418,7 @@ static void pend_done(struct pend *p)
 	if (p->dup >= 0)
 		close(p->dup);
 	answer(s, &p->k, p->cont, p->val, p->err);
+	happened(s, &p->v);
 	if (p->outcome)
 		journal(s, &p->v, p->pid, p->k.tid, FL_J_OUTCOME, p->cont ? 0 : (p->err ? -1 : p->val),
 			p->cont ? 0 : p->err, p->value_ns);
@@ -740,6 +750,7 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 			close(d);
 		}
 		answer(s, k, false, -1, v->err);
+		happened(s, v);
 		journal(s, v, pid, k->tid, FL_J_FAULT, -1, v->err, 0);
 		return;
 	case FL_FAULT_RESET:
@@ -748,12 +759,14 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 			close(d);
 		}
 		answer(s, k, false, -1, ECONNRESET);
+		happened(s, v);
 		journal(s, v, pid, k->tid, FL_J_FAULT, -1, ECONNRESET, 0);
 		return;
 	}
 	p = pend_new(s, k, v, pid);
 	if (!p) {
 		answer(s, k, true, 0, 0);
+		happened(s, v);
 		return;
 	}
 	switch (v->fault) {
@@ -785,6 +798,32 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 
 /* ---- (5) the notification handler ------------------------------------------------------- */
 
+/* A non-blocking receive or accept that would find nothing: not counted, as
+ * in the shim (shim/io.c nothing_to_read, shim/net.c), so nth does not
+ * depend on how often a program polls (Go reads every socket non-blocking
+ * first, then parks in its netpoller). True only when poll(2) on our
+ * duplicate says nothing at all (no data, no EOF, no error). */
+static bool nothing_yet(const struct call *k, unsigned op)
+{
+	int d = dup_fd(k->tid, (int)k->a[0]), mf = 0;
+	struct pollfd pf;
+	bool empty;
+
+	if (d < 0)
+		return false;
+	if (k->nr == SYS_recvfrom)
+		mf = (int)k->a[3];
+	else if (k->nr == SYS_recvmsg)
+		mf = (int)k->a[2];
+	pf.fd = d;
+	pf.events = POLLIN;
+	pf.revents = 0;
+	empty = ((mf & MSG_DONTWAIT) || fd_nonblock(d)) &&
+		poll(&pf, 1, 0) == 0;
+	close(d);
+	return empty;
+}
+
 static void serve(struct fl_sup *s, const struct seccomp_notif *n)
 {
 	struct call k = {.id = n->id, .tid = (pid_t)n->pid, .nr = n->data.nr,
@@ -803,6 +842,14 @@ static void serve(struct fl_sup *s, const struct seccomp_notif *n)
 	s->tab->slot[k.slot].state = FL_SC_PENDING;
 	t = classify(s, &k, &op);
 	v.nth = 0;
+	if (t && k.sock && (op == FL_OP_RECV || op == FL_OP_ACCEPT) && nothing_yet(&k, op)) {
+		/* answered EAGAIN here, not CONTINUE: data arriving between our
+		 * look and the kernel's call would make an uncounted read
+		 * succeed. The program polls again (an edge-triggered epoll gets
+		 * the arrival's edge: it came after our look) */
+		answer(s, &k, false, -1, EAGAIN);
+		return;
+	}
 	if (!t || t >= FL_MAX_TARGETS || !fl__decide_at(s->ctl, t, op, mono_ns(), &v) ||
 	    v.fault == FL_FAULT_NONE) {
 		answer(s, &k, true, 0, 0);
@@ -878,7 +925,8 @@ int fl_sup_new(struct fl_loop *l, struct fl_ctl *c, int lfd, int tabfd,
 	targets_present(s);
 	/* the woken program runs on our CPU at once (6.6+); optional */
 	if (!getenv("FAULTLINE_SECCOMP_NO_SYNC_WAKE"))
-		ioctl(lfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+		s->st.sync_wake = ioctl(lfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+					SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0;
 	s->lid = fl_loop_fd_add(l, lfd, on_notify, s);
 	if (s->lid < 0) {
 		err = (int)s->lid;
@@ -890,6 +938,13 @@ int fl_sup_new(struct fl_loop *l, struct fl_ctl *c, int lfd, int tabfd,
 fail:
 	fl_sup__free(s);
 	return err;
+}
+
+void fl_sup_hold(struct fl_sup *s, int conn)
+{
+	if (s->keeper >= 0)
+		close(s->keeper);
+	s->keeper = conn;
 }
 
 void fl_sup_release(struct fl_sup *s)

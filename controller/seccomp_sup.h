@@ -46,8 +46,14 @@ struct fl_sc_plan {
 	void *prog;              /* struct sock_fprog, the exported BPF */
 	struct fl__sc_hand *hand;
 	int listener;            /* after fl_sc_take, -1 before */
+	unsigned flags;          /* after fl_sc_take: the filter flags the
+				  * kernel took (SECCOMP_FILTER_FLAG_*) */
 	unsigned nsys;           /* how many system calls are notified */
 	char sys[512];           /* their names, space separated (for -v) */
+	uint64_t added[8];       /* system call numbers < 512 added */
+	uint32_t ops;            /* the ops notified (1 << FL_OP_*) */
+	bool timens;             /* the child gets a time namespace */
+	int64_t tn_mono_ns, tn_boot_ns; /* its offsets (the clock rules' sum) */
 };
 
 /* Which rules the supervisor cannot serve: writes a message naming rule i
@@ -55,12 +61,22 @@ struct fl_sc_plan {
  * than constant monotonic/boottime offsets) and returns -EINVAL; 0 when
  * every rule can be served. */
 int fl_sc_check_rules(const struct fl_ctl *c, char *err, size_t len);
-/* Build the filter for the rules in c. 0 or -errno (message in err). */
-int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, char *err,
-		    size_t len);
+/* Build the filter for the rules in c and, when timens (--timens) or a
+ * monotonic/boottime offset rule asks for it, plan a time namespace
+ * carrying those offsets (checked now: the kernel must let us make one).
+ * 0 or -errno (message in err). */
+int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, bool timens,
+		    char *err, size_t len);
+/* A filter for the ops in mask ops (1 << FL_OP_*), no rules (`faultline
+ * exec`: drills bring the rules later). */
+int fl_sc_plan_ops(struct fl_sc_plan *p, uint32_t ops, char *err, size_t len);
+/* Every op the supervisor can serve. */
+uint32_t fl_sc_ops_all(void);
 void fl_sc_plan_fini(struct fl_sc_plan *p);
-/* In the forked child, before the user switch and exec: install the filter
- * and wait until the parent took the listener. Async-signal-safe. After it
+/* In the forked child, before the user switch and exec: enter the planned
+ * time namespace (unshare(CLONE_NEWTIME) + /proc/self/timens_offsets: the
+ * exec enters it), install the filter and wait until the parent took the
+ * listener. Async-signal-safe. After it
  * returns 0 the child must make no system call the filter notifies until
  * exec. Returns 0 or -errno. */
 int fl_sc_child(void *plan);
@@ -96,9 +112,19 @@ void fl__sc_flush(int lfd, struct fl__sc_table *tab);
 int fl__sc_keeper_start(int lfd, int tabfd);
 /* The keeper's loop (also `faultline exec`'s): wait while ctl_fd is open,
  * then flush and pass everything through; with accept_fd >= 0 a drill that
- * connects gets the listener and the table and ctl_fd becomes its
- * connection. Returns when no process uses the filter. */
-void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd);
+ * connects gets the listener and the table (and ops, what the filter
+ * notifies) and ctl_fd becomes its connection. reap > 0: our child, reaped
+ * into *status when it exits (SIGCHLD must be blocked: ppoll takes it).
+ * Returns when no process uses the filter. */
+void fl__sc_keeper_loop(int lfd, int tabfd, int ctl_fd, int accept_fd, uint32_t ops,
+			pid_t reap, int *status);
+
+/* What `faultline exec` sends a drill with the listener and the table. */
+#define FL_SC_HELLO_MAGIC 0x31435346u /* "FSC1" */
+struct fl__sc_hello {
+	uint32_t magic;
+	uint32_t ops; /* the ops its filter notifies */
+};
 
 /* ---- the supervisor ---------------------------------------------------------- */
 struct fl_sup;
@@ -108,6 +134,7 @@ struct fl_sup_stats {
 	uint64_t faults;   /* faults injected */
 	uint64_t gone;     /* calls whose process went away before the answer */
 	uint64_t full;     /* passed at once: the in-flight table was full */
+	bool sync_wake;    /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP is set */
 };
 
 /* Serve listener lfd from loop l with the rules of c. Takes lfd; tabfd is
@@ -115,6 +142,10 @@ struct fl_sup_stats {
  * keeper). Returns 0 and *out, or -errno. */
 int fl_sup_new(struct fl_loop *l, struct fl_ctl *c, int lfd, int tabfd,
 	       struct fl_sup **out);
+/* The supervisor holds conn, the connection to the `faultline exec`
+ * keeper it got the listener from: closed when it is freed (or dies), so
+ * the keeper passes everything again. */
+void fl_sup_hold(struct fl_sup *s, int conn);
 /* Answer every call waiting in a fault now (abort, drill end). */
 void fl_sup_release(struct fl_sup *s);
 void fl_sup_stats(const struct fl_sup *s, struct fl_sup_stats *st);
@@ -124,5 +155,18 @@ void fl_sup__free(struct fl_sup *s);
 /* The socket of `faultline exec` process pid for block path ctl:
  * "<ctl>.sc.<pid>". */
 int fl_sc_exec_sock_path(const char *ctl, pid_t pid, char *out, size_t len);
+/* `faultline exec --ctl CTL [--ops MASK] -- CMD`: run cmd under a filter
+ * for ops, untouched until a drill attaches; returns CMD's exit code. */
+int fl_sc_exec_main(const char *ctl, uint32_t ops, char *const *cmd, bool verbose);
+/* A drill on ctl: take the listener of every `faultline exec` serving it
+ * ("<ctl>.sc.*"). Fills up to max entries; returns how many, or -errno
+ * with a message in err. */
+struct fl_sc_attached {
+	int lfd, tabfd, conn;
+	uint32_t ops;
+	char path[256];
+};
+int fl_sc_exec_attach(const char *ctl, struct fl_sc_attached *out, int max,
+		      char *err, size_t len);
 
 #endif /* FL_SECCOMP_SUP_H */

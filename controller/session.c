@@ -461,7 +461,8 @@ static int spawn_cmd(struct sess *s)
 	fl_env__free(env);
 	if (err < 0) {
 		fprintf(stderr, "faultline: %s: %s%s\n", s->o->cmd[0],
-			stage == FL_SPAWN_SETUP ? "cannot switch user: " :
+			stage == FL_SPAWN_SETUP ? "cannot set it up (time namespace, "
+				"seccomp filter, user switch): " :
 			stage == FL_SPAWN_CGROUP ? "cannot join its cgroup: " : "",
 			strerror(-err));
 		s->exit_code = fl_spawn_exit_code(stage, err);
@@ -573,7 +574,21 @@ static int layer_setup(struct sess *s)
 	fl_layer_choose(&s->layer, (enum fl_mode)s->o->mode, s->o->cmd,
 			s->user.set ? s->user.uid : geteuid(),
 			s->user.set ? s->user.gid : getegid(), s->o->verbose);
-	r = fl_layer_prepare(&s->layer, s->h.ctl, s->o->verbose, err, sizeof(err));
+	r = fl_layer_prepare(&s->layer, s->h.ctl, s->o->timens, s->o->verbose, err,
+			     sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "faultline: %s: %s\n", s->o->profile ? s->o->profile
+			: "profile", err);
+	return r;
+}
+
+/* A drill: the services `faultline exec` started on our ctl path. */
+static int exec_attach(struct sess *s)
+{
+	char err[1024];
+	int r = fl_layer_attach_exec(&s->layer, s->h.path, s->h.ctl, s->o->verbose,
+				     err, sizeof(err));
+
 	if (r < 0)
 		fprintf(stderr, "faultline: %s: %s\n", s->o->profile ? s->o->profile
 			: "profile", err);
@@ -598,6 +613,10 @@ static int start_cmd(struct sess *s)
 	}
 	if ((err = open_obs(s)) < 0)
 		return err;
+	if (!is_run(s) && (err = fl_layer_start(&s->layer, s->loop, s->h.ctl)) < 0) {
+		fprintf(stderr, "faultline: seccomp supervisor: %s\n", strerror(-err));
+		return err;
+	}
 	if (is_run(s) && (err = spawn_cmd(s)) < 0) {
 		if (!s->exit_code)
 			fprintf(stderr, "faultline: cannot watch the command: %s\n",
@@ -717,6 +736,8 @@ int fl_run_main(const struct fl_run_opts *o)
 		err = make_block(s);
 	if (!err && is_run(s))
 		err = layer_setup(s);
+	if (!err && !is_run(s))
+		err = exec_attach(s);
 	/* "no process attached" means something only when the shim is the layer */
 	s->reach.preload = s->layer.mode == FL_MODE_PRELOAD;
 	if (!err)

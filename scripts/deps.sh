@@ -33,6 +33,9 @@ test_pkgs=(
   libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
   nats-server:/usr/sbin/nats-server
   strace:/usr/bin/strace
+  python3-jsonschema:/usr/lib/python3/dist-packages/jsonschema/__init__.py
+  python3-prometheus-client:/usr/lib/python3/dist-packages/prometheus_client/parser.py
+  groff-base:/usr/bin/groff
 )
 bench_pkgs=(
   fiu-utils:/usr/bin/fiu-run
@@ -63,5 +66,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "faultline: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -52,9 +52,8 @@ static struct imp coef(const struct mkt_model *m, int leg, double Q)
 			     p->impact_permanent * sd / V };
 }
 
-static double g_of(const struct mkt_model *m, int leg, double Q)
+static double g_book(const struct mkt_model *m, struct imp c, double Q)
 {
-	struct imp c = coef(m, leg, Q);
 	double aq = fabs(Q);
 
 	if (aq <= c.D)
@@ -62,24 +61,60 @@ static double g_of(const struct mkt_model *m, int leg, double Q)
 	return copysign(m->p->depth_band + c.b * (sqrt(aq) - sqrt(c.D)), Q);
 }
 
-static double g_inv(const struct mkt_model *m, int leg, double v)
+static double g_of(const struct mkt_model *m, int leg, double Q)
 {
-	struct imp c = coef(m, leg, v);
-	double av = fabs(v), r;
+	return g_book(m, coef(m, leg, Q), Q);
+}
 
-	if (av <= m->p->depth_band)
-		return copysign(av / c.a, v);
-	r = sqrt(c.D) + (av - m->p->depth_band) / c.b;
-	return copysign(r * r, v);
+/* The same in the book the kept gap sits in: the side's depth smoothed over
+ * the resilience time (the refilled book), so a kept gap deepens while the
+ * market makers stay away and narrows as they return, but does not follow
+ * every tick's quote flicker (which would feed realized vol back into the
+ * book through the gap itself). */
+static double g_kept(const struct mkt_model *m, int leg, double Q)
+{
+	const struct mkt_params *p = m->p;
+	double D = (Q > 0 ? m->kask : m->kbid) * (leg ? p->perp_depth_ratio : 1.0);
+
+	return g_book(m, (struct imp){ D, p->depth_band / D,
+				       2 * p->impact_y * p->depth_band / sqrt(D), 0 }, Q);
+}
+
+/* The gap applied to `leg` for a fast memory Qf and an episode memory Qe:
+ * (1 - k) g(Qf) + k g(Qe). At the moment of a fast sale both memories hold
+ * it and the gap is g(Q); as the book refills (Qf decays in minutes) the
+ * gap relaxes to k g(Qe), k = impact_keep of its peak (fair pricing, Farmer
+ * et al. 2013), in today's book: it deepens while the market makers are
+ * away and narrows as they return, and buying back (value buyers) fills it. */
+static double gap_of(const struct mkt_model *m, int leg, double qf, double qe)
+{
+	double k = m->p->impact_keep;
+
+	return (1 - k) * g_of(m, leg, qf) + (k > 0 ? k * g_kept(m, leg, qe) : 0.0);
 }
 
 /* The flow (USD) whose transient impact would move `leg` by dlog now (0
- * with feedback off); the small permanent part is left out. */
+ * with feedback off); the small permanent part is left out. Bisection on
+ * the monotone gap (both parts increase with the flow). */
 double mkt_model__invert_impact(const struct mkt_model *m, int leg, double dlog)
 {
+	double g0, lo = 0, hi, s;
+
 	if (dlog == 0 || !m->p->feedback)
 		return 0.0;
-	return g_inv(m, leg, g_of(m, leg, m->qm[leg]) + dlog) - m->qm[leg];
+	s = dlog > 0 ? 1.0 : -1.0;
+	g0 = gap_of(m, leg, m->qm[leg], m->qe[leg]);
+	hi = 1e6;
+	for (int i = 0; i < 60 && s * (gap_of(m, leg, m->qm[leg] + s * hi, m->qe[leg] + s * hi) - g0) < fabs(dlog); i++)
+		hi *= 2;
+	for (int i = 0; i < 40; i++) {
+		double mid = 0.5 * (lo + hi);
+		if (s * (gap_of(m, leg, m->qm[leg] + s * mid, m->qe[leg] + s * mid) - g0) < fabs(dlog))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return s * 0.5 * (lo + hi);
 }
 
 /* Log impact a flow q would have on `leg` now (0 with feedback off). */
@@ -87,12 +122,13 @@ double mkt_model__impact(const struct mkt_model *m, int leg, double q)
 {
 	if (q == 0 || !m->p->feedback)
 		return 0.0;
-	return coef(m, leg, q).perm * q + g_of(m, leg, m->qm[leg] + q) -
-	       g_of(m, leg, m->qm[leg]);
+	return coef(m, leg, q).perm * q +
+	       gap_of(m, leg, m->qm[leg] + q, m->qe[leg] + q) -
+	       gap_of(m, leg, m->qm[leg], m->qe[leg]);
 }
 
 /* Send flow q (USD) into a leg: the price moves by the permanent and the
- * marginal transient impact, and the flow joins the leg's memory. Returns
+ * marginal transient impact, and the flow joins the leg's memories. Returns
  * the log impact. */
 double mkt_model__flow(struct mkt_model *m, int leg, double q)
 {
@@ -100,11 +136,13 @@ double mkt_model__flow(struct mkt_model *m, int leg, double q)
 
 	if (q == 0 || !m->p->feedback)
 		return 0.0;
-	tr = g_of(m, leg, m->qm[leg] + q) - g_of(m, leg, m->qm[leg]);
+	tr = gap_of(m, leg, m->qm[leg] + q, m->qe[leg] + q) -
+	     gap_of(m, leg, m->qm[leg], m->qe[leg]);
 	I = coef(m, leg, q).perm * q + tr;
 	*(leg ? &m->y : &m->x) += I;
 	m->tr[leg] += tr;
 	m->qm[leg] += q;
+	m->qe[leg] += q;
 	m->flow_tick += q;
 	return I;
 }
@@ -113,14 +151,19 @@ double mkt_model__flow(struct mkt_model *m, int leg, double q)
  * stays) and the applied gap is set to g(memory) in today's book. */
 void mkt_model__resilience(struct mkt_model *m)
 {
+	double a = m->p->on.resilience ? m->jdecay : 1.0;
+
+	m->kbid = a * m->kbid + (1 - a) * m->bid_depth;
+	m->kask = a * m->kask + (1 - a) * m->ask_depth;
 	for (int leg = 0; leg < 2; leg++) {
 		double target;
 
-		if (m->qm[leg] == 0 && m->tr[leg] == 0)
+		if (m->qm[leg] == 0 && m->qe[leg] == 0 && m->tr[leg] == 0)
 			continue;
 		if (m->p->on.resilience)
 			m->qm[leg] *= m->jdecay;
-		target = g_of(m, leg, m->qm[leg]);
+		m->qe[leg] *= m->edecay;
+		target = gap_of(m, leg, m->qm[leg], m->qe[leg]);
 		*(leg ? &m->y : &m->x) += target - m->tr[leg];
 		m->tr[leg] = target;
 	}

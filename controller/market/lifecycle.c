@@ -46,6 +46,7 @@ static void init_rates(struct mkt_model *m)
 	double dt = (double)p->dt_ns * MKT_NS;
 
 	m->jdecay = half_life_factor(dt, p->impact_half_life_s);
+	m->edecay = p->impact_episode_s > 0 ? half_life_factor(dt, p->impact_episode_s) : 1.0;
 	m->arb_frac = 1 - half_life_factor(dt, p->arb_half_life_s);
 	m->arb_unwind = half_life_factor(dt, p->arb_unwind_half_life_s);
 	m->mm_decay = half_life_factor(dt, p->mm_half_life_s);
@@ -89,6 +90,7 @@ static void init_state(struct mkt_model *m)
 	m->rv_liq_var = m->rv_var;
 	m->depth = p->depth_usd * m->env[MKT_ENV_DEPTH];
 	m->bid_depth = m->ask_depth = 0.5 * m->depth;
+	m->kbid = m->kask = m->bid_depth;
 	m->spread_bps = p->spread_bps;
 	m->fund = p->insurance_usd;
 	m->interval_s = p->fund_interval_s;

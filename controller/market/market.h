@@ -177,6 +177,10 @@ struct mkt_params {
 	double impact_y, daily_volume_usd;
 	double impact_permanent;          /* permanent impact gamma: gamma sigma_D q/V_D */
 	double impact_half_life_s;        /* book resilience: flow memory half-life */
+	double impact_keep;               /* share of a one-way episode's peak gap that
+					     stays once the book has refilled (fair
+					     pricing: Farmer et al. 2013, 2/3) */
+	double impact_episode_s;          /* half-life of the episode memory (0: none) */
 	double perp_depth_ratio;          /* perp book depth / spot book depth */
 	double perp_volume_ratio;         /* perp daily volume / spot daily volume */
 	/* market makers: withdrawal from vol, inventory and one-way flow */

@@ -26,6 +26,7 @@
 
 #include "jsonutil.h"
 #include "market/mkt_internal.h"
+#include "schema.h"
 
 enum fkind { F_DBL, F_INT, F_BOOL };
 
@@ -87,6 +88,8 @@ static const struct field f_liquidity[] = {
 	{ "daily_volume_usd", P(daily_volume_usd), F_DBL, DBL_MIN, BIG, 1 },
 	{ "permanent", P(impact_permanent), F_DBL, 0, 1, 1 },
 	{ "transient_half_life_s", P(impact_half_life_s), F_DBL, DBL_MIN, BIG, 1 },
+	{ "impact_keep", P(impact_keep), F_DBL, 0, 1, 1 },
+	{ "episode_half_life_h", P(impact_episode_s), F_DBL, 0, 1e6, 3600 },
 	{ "perp_depth_ratio", P(perp_depth_ratio), F_DBL, 1e-6, 1e6, 1 },
 	{ "perp_volume_ratio", P(perp_volume_ratio), F_DBL, 1e-6, 1e6, 1 },
 	{ "mm_withdraw_s", P(mm_withdraw_s), F_DBL, 1e-3, 1e7, 1 },
@@ -181,12 +184,18 @@ static int read_field(struct fl_jctx *c, const cJSON *o, const char *path,
 	}
 	if (!cJSON_GetObjectItemCaseSensitive(o, f->key))
 		return 0;
+	if (f->kind == F_INT) {
+		long long n;
+
+		if (fl_json_int(c, o, path, f->key, true, (long long)f->lo,
+				(long long)f->hi, &n))
+			return -EINVAL;
+		*(int *)dst = (int)n;
+		return 0;
+	}
 	if (fl_json_num(c, o, path, f->key, true, f->lo, f->hi, &d))
 		return -EINVAL;
-	if (f->kind == F_INT)
-		*(int *)dst = (int)d;
-	else
-		*(double *)dst = d * f->scale;
+	*(double *)dst = d * f->scale;
 	return 0;
 }
 
@@ -615,4 +624,229 @@ int mkt_params__from_json(struct fl_jctx *c, const struct cJSON *market,
 	if (c->nerr == before && mkt_params__check(p, why, sizeof(why)))
 		fl_jerr(c, path, "expected a consistent market: %s", why);
 	return c->nerr == before ? 0 : -EINVAL;
+}
+
+/* ---- schema (schema.h): the same tables as JSON Schema -------------------- */
+
+static cJSON *field_schema(const struct field *f)
+{
+	if (f->kind == F_BOOL)
+		return fl_sch_type("boolean");
+	if (f->kind == F_INT)
+		return fl_sch_int(f->lo, f->hi);
+	return fl_sch_num(f->lo, f->hi);
+}
+
+/* A group object from its table; *props for the caller's extra keys. */
+static cJSON *group_schema(const struct field *t, cJSON **props)
+{
+	cJSON *o = fl_sch_obj(props);
+
+	for (; t->key; t++)
+		cJSON_AddItemToObject(*props, t->key, field_schema(t));
+	return o;
+}
+
+static void add_group(cJSON *props, const char *key, const struct field *t)
+{
+	cJSON *p;
+
+	cJSON_AddItemToObject(props, key, group_schema(t, &p));
+}
+
+/* price: nu is 0 (Gaussian) or > 2, as read_price checks */
+static cJSON *price_schema(void)
+{
+	cJSON *p, *o = group_schema(f_price, &p), *nu = cJSON_CreateObject();
+	cJSON *alt = cJSON_AddArrayToObject(nu, "anyOf"), *zero = cJSON_CreateObject();
+	cJSON *gt2 = fl_sch_type("number");
+	const struct field *f = f_price;
+
+	while (strcmp(f->key, "nu"))
+		f++;
+	cJSON_AddNumberToObject(zero, "const", 0);
+	cJSON_AddNumberToObject(gt2, "exclusiveMinimum", 2);
+	cJSON_AddNumberToObject(gt2, "maximum", f->hi);
+	cJSON_AddItemToArray(alt, zero);
+	cJSON_AddItemToArray(alt, gt2);
+	cJSON_ReplaceItemInObjectCaseSensitive(p, "nu", fl_sch_doc(nu, "0 (Gaussian) or > 2"));
+	return o;
+}
+
+static cJSON *option_schema(void)
+{
+	static const char *const types[] = { "call", "put", NULL };
+	cJSON *p, *o = fl_sch_obj(&p);
+
+	cJSON_AddItemToObject(p, "strike", fl_sch_num(DBL_MIN, BIG));
+	cJSON_AddItemToObject(p, "expiry_h", fl_sch_num(DBL_MIN, 1e6));
+	cJSON_AddItemToObject(p, "type", fl_sch_enum(types));
+	cJSON_AddItemToObject(p, "dealer", fl_sch_num(-BIG, BIG));
+	cJSON_AddItemToObject(p, "multiplier", fl_sch_num(DBL_MIN, BIG));
+	fl_sch_require(o, "strike");
+	fl_sch_require(o, "expiry_h");
+	fl_sch_require(o, "type");
+	fl_sch_require(o, "dealer");
+	return o;
+}
+
+static cJSON *array_of(cJSON *items, int max)
+{
+	cJSON *a = fl_sch_type("array");
+
+	cJSON_AddItemToObject(a, "items", items);
+	if (max > 0)
+		cJSON_AddNumberToObject(a, "maxItems", max);
+	return a;
+}
+
+static cJSON *grid_schema(void)
+{
+	cJSON *p, *o = fl_sch_obj(&p);
+
+	cJSON_AddItemToObject(p, "strike_lo", fl_sch_num(DBL_MIN, BIG));
+	cJSON_AddItemToObject(p, "strike_hi", fl_sch_num(DBL_MIN, BIG));
+	cJSON_AddItemToObject(p, "count", fl_sch_int(1, 100000));
+	cJSON_AddItemToObject(p, "expiries_h", array_of(fl_sch_num(DBL_MIN, DBL_MAX), 0));
+	cJSON_AddItemToObject(p, "call_dealer", fl_sch_num(-BIG, BIG));
+	cJSON_AddItemToObject(p, "put_dealer", fl_sch_num(-BIG, BIG));
+	cJSON_AddItemToObject(p, "width", fl_sch_num(1e-6, 100));
+	cJSON_AddItemToObject(p, "multiplier", fl_sch_num(DBL_MIN, BIG));
+	fl_sch_require(o, "strike_lo");
+	fl_sch_require(o, "strike_hi");
+	fl_sch_require(o, "count");
+	fl_sch_require(o, "expiries_h");
+	return o;
+}
+
+static cJSON *venues_schema(void)
+{
+	cJSON *p, *v = fl_sch_obj(&p), *a, *one, *pp;
+
+	cJSON_AddItemToObject(p, "name", fl_sch_str(MKT_NAME_MAX - 1));
+	cJSON_AddItemToObject(p, "weight", fl_sch_num(0, BIG));
+	cJSON_AddItemToObject(p, "perp", fl_sch_type("boolean"));
+	cJSON_AddItemToObject(p, "slow_lag_s", fl_sch_num(0, 1e6));
+	fl_sch_require(v, "name");
+	a = array_of(v, MKT_MAX_VENUES);
+	cJSON_AddNumberToObject(a, "minItems", 1);
+	/* exactly one venue hosts the perpetual */
+	one = cJSON_AddObjectToObject(a, "contains");
+	pp = cJSON_AddObjectToObject(cJSON_AddObjectToObject(one, "properties"), "perp");
+	cJSON_AddTrueToObject(pp, "const");
+	fl_sch_require(one, "perp");
+	cJSON_AddNumberToObject(a, "minContains", 1);
+	cJSON_AddNumberToObject(a, "maxContains", 1);
+	return a;
+}
+
+/* One shock kind: its complete key set, the required ones and its size. */
+static cJSON *shock_kind_schema(int k)
+{
+	static const char *const st[] = { "up", "slow", "stale", "down", NULL };
+	bool dur = k == MKT_SHOCK_BRIDGE || k == MKT_SHOCK_RECOVER ||
+		   k == MKT_SHOCK_VENUE || k == MKT_SHOCK_FLOW;
+	cJSON *p, *o = fl_sch_obj(&p), *kind = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(kind, "const", kinds[k].name);
+	cJSON_AddItemToObject(p, "kind", kind);
+	cJSON_AddItemToObject(p, "at_s", fl_sch_num(0, 1e9));
+	cJSON_AddItemToObject(p, "dur_s", fl_sch_num(0, 1e9));
+	cJSON_AddItemToObject(p, "ramp_s", fl_sch_num(0, 1e9));
+	cJSON_AddItemToObject(p, "half_life_s", fl_sch_num(0, 1e9));
+	fl_sch_require(o, "kind");
+	fl_sch_require(o, "at_s");
+	if (dur)
+		fl_sch_require(o, "dur_s");
+	if (k == MKT_SHOCK_RECOVER)
+		fl_sch_require(o, "half_life_s");
+	if (kinds[k].size_key) {
+		cJSON_AddItemToObject(p, kinds[k].size_key,
+				      fl_sch_num(kinds[k].lo, kinds[k].hi));
+		fl_sch_require(o, kinds[k].size_key);
+	}
+	if (k == MKT_SHOCK_FLOW)
+		cJSON_AddItemToObject(p, "leg", fl_sch_enum(leg_names));
+	if (k == MKT_SHOCK_VENUE) {
+		cJSON_AddItemToObject(p, "venue", fl_sch_doc(fl_sch_str(MKT_NAME_MAX - 1),
+			"the name of a venue in market.venues"));
+		cJSON_AddItemToObject(p, "status", fl_sch_enum(st));
+		fl_sch_require(o, "venue");
+	}
+	return o;
+}
+
+static cJSON *shocks_schema(void)
+{
+	const char *names[MKT_SHOCK__COUNT + 1];
+	cJSON *s = fl_sch_type("object"), *props, *all;
+
+	for (int k = 0; k < MKT_SHOCK__COUNT; k++)
+		names[k] = kinds[k].name;
+	names[MKT_SHOCK__COUNT] = NULL;
+	props = cJSON_AddObjectToObject(s, "properties");
+	cJSON_AddItemToObject(props, "kind", fl_sch_enum(names));
+	fl_sch_require(s, "kind");
+	all = cJSON_AddArrayToObject(s, "allOf");
+	for (int k = 0; k < MKT_SHOCK__COUNT; k++) {
+		cJSON *c = cJSON_CreateObject(), *kp;
+
+		kp = cJSON_AddObjectToObject(cJSON_AddObjectToObject(
+			cJSON_AddObjectToObject(c, "if"), "properties"), "kind");
+		cJSON_AddStringToObject(kp, "const", kinds[k].name);
+		cJSON_AddItemToObject(c, "then", shock_kind_schema(k));
+		cJSON_AddItemToArray(all, c);
+	}
+	return array_of(s, MKT_MAX_SHOCKS);
+}
+
+/* "sources", "calibration": nested objects of strings and numbers. */
+static cJSON *notes_schema(void)
+{
+	cJSON *o = fl_sch_type("object"), *any, *alt;
+
+	any = cJSON_AddObjectToObject(o, "additionalProperties");
+	alt = cJSON_AddArrayToObject(any, "anyOf");
+	cJSON_AddItemToArray(alt, fl_sch_type("string"));
+	cJSON_AddItemToArray(alt, fl_sch_type("number"));
+	cJSON_AddItemToArray(alt, cJSON_CreateObject());
+	cJSON_AddStringToObject(cJSON_GetArrayItem(alt, 2), "$ref", "#/$defs/notes");
+	return fl_sch_doc(o, "documentation the model does not read: nested "
+			  "objects whose leaves are strings or numbers");
+}
+
+cJSON *mkt_params__schema(void)
+{
+	cJSON *p, *m = fl_sch_obj(&p), *g, *gp, *lp;
+
+	fl_sch_doc(m, "the market model (MARKET.md); every key optional, "
+		   "defaults in controller/market/params.c");
+	cJSON_AddItemToObject(p, "dt_ms", fl_sch_num(1, 60000));
+	cJSON_AddItemToObject(p, "duration_s", fl_sch_num(1e-3, 1e8));
+	cJSON_AddItemToObject(p, "duration_h", fl_sch_num(1e-6, 1e5));
+	cJSON_AddItemToObject(p, "feedback", fl_sch_type("boolean"));
+	cJSON_AddItemToObject(p, "price", price_schema());
+	add_group(p, "jumps", f_jumps);
+	add_group(p, "rates", f_rates);
+	add_group(p, "vol", f_vol);
+	cJSON_AddItemToObject(p, "book", array_of(option_schema(), 0));
+	cJSON_AddItemToObject(p, "book_grid", grid_schema());
+	g = group_schema(f_dealers, &gp);
+	cJSON_AddItemToObject(gp, "mode", fl_sch_enum(mode_names));
+	cJSON_AddItemToObject(gp, "leg", fl_sch_enum(leg_names));
+	cJSON_AddItemToObject(p, "dealers", g);
+	add_group(p, "liquidity", f_liquidity);
+	g = group_schema(f_ladder, &gp);
+	cJSON_AddItemToObject(gp, "leverage", group_schema(f_leverage, &lp));
+	cJSON_ReplaceItemInObjectCaseSensitive(lp, "lo", fl_sch_num(1, BIG));
+	cJSON_AddItemToObject(gp, "entry", group_schema(f_entry, &lp));
+	cJSON_AddItemToObject(p, "ladder", g);
+	add_group(p, "perp", f_perp);
+	cJSON_AddItemToObject(p, "venues", venues_schema());
+	cJSON_AddItemToObject(p, "shocks", shocks_schema());
+	add_group(p, "value", f_value);
+	add_group(p, "mechanisms", f_mech);
+	cJSON_AddItemToObject(p, "sources", notes_schema());
+	cJSON_AddItemToObject(p, "calibration", notes_schema());
+	return m;
 }

@@ -27,6 +27,7 @@ struct mkt_model {
 	struct mkt_rng rng[MKT_ST__COUNT];
 	/* prices: logs of the spot (true, up venues) and perp legs */
 	double x, y, qm[2], jdecay, peak_x, y_pending; /* qm: flow memory, USD */
+	double qe[2], edecay, kbid, kask; /* kbid/kask: the book the kept gap sits in */ /* episode memory (the metaorder's cumulative flow), USD */
 	double tr[2];       /* transient log displacement now applied per leg */
 	double flow_tick;   /* net flow of everyone but the market makers this
 			       tick, USD (+ buys): the MMs hold its opposite */

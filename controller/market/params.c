@@ -60,6 +60,12 @@ static void defaults_dealers_liquidity(struct mkt_params *p)
 	/* book resilience of minutes: Obizhaeva & Wang (2013); crypto books
 	 * refill over minutes after large trades (Kaiko, 2020-2022) */
 	p->impact_half_life_s = 300.0;
+	/* what a one-way episode leaves once the book has refilled: 2/3 of
+	 * its peak impact (the fair-pricing condition of Farmer, Gerig, Lillo
+	 * & Waelbroeck 2013, measured by Bershova & Rakhlin 2013 and Gomes &
+	 * Waelbroeck 2015); the episode's memory fades over days (0: never) */
+	p->impact_keep = 2.0 / 3.0;
+	p->impact_episode_s = 0.0;
 	p->perp_depth_ratio = 1.0;
 	p->perp_volume_ratio = 1.0;
 	/* withdrawal fast (seconds: HFTs pull quotes, Kirilenko et al. 2017),

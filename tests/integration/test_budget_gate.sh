@@ -10,7 +10,9 @@
 #  - the command's own failure wins: exit 7 stays 7 even with the budget
 #    broken;
 #  - invariant_violations 0 with one violation, metric_max exceeded: 3,
-#    and each is named.
+#    and each is named;
+#  - probe_error_rate with every 5th probe failed (0.2): a limit of 0.25
+#    holds (exit 0), 0.1 breaks (exit 3).
 source "$(dirname "$0")/lib.sh"
 need "$PY" "$FL" "$SHIM"
 P=$(free_port)
@@ -69,4 +71,16 @@ eq "$rc" 3 "exit status with a violation and a metric over its max"
 has "$T/inv.err" "budget invariant_violations: limit 0, measured 1: BROKEN at"
 has "$T/inv.err" "budget metric_max.settlement_lag_ms: limit 5000, measured 7200: BROKEN at"
 eq "$(jcount "$T/inv.jsonl" 'r["type"] == "invariant" and not r["ok"] and r["detail"] == "test says so"')" 1 "invariant record"
+# probe_error_rate, both ways: every 5th of 40 probes fails (0.2)
+mk "$T/err-hold.json" '{"probe_error_rate": 0.25}'
+rc=0
+"$FL" run -p "$T/err-hold.json" -o "$T/err-hold.jsonl" -- $PY "$PROBE" "$P" 40 --fail-every 5 2>"$T/err-hold.err" || rc=$?
+eq "$rc" 0 "exit status with an error rate inside its budget"
+eq "$(jcount "$T/err-hold.jsonl" 'r["type"] == "probe" and r.get("src") == "evprobe" and not r["ok"]')" 8 "failed probe records"
+has "$T/err-hold.err" "budget probe_error_rate: limit 0.25, measured 0.2[,:]"
+mk "$T/err-break.json" '{"probe_error_rate": 0.1}'
+rc=0
+"$FL" run -p "$T/err-break.json" -o "$T/err-break.jsonl" -- $PY "$PROBE" "$P" 40 --fail-every 5 2>"$T/err-break.err" || rc=$?
+eq "$rc" 3 "exit status with an error rate over its budget"
+has "$T/err-break.err" "budget probe_error_rate: limit 0.1, measured 0.2.*BROKEN at"
 say "ok"

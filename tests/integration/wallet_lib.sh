@@ -65,7 +65,7 @@ wallet_drill() {
   WALLET_PORT=${!w} VENUE_PORT=${!v} CUSTODIAN_PORT=${!c} FEED_PORT=${!f} \
     bg_fl sh -c 'exec "$@" >"$0.out" 2>"$0.err"; ' "$T/$name" \
       "$FL" run -s "$T/$name.json" --speed "$speed" -o "$T/$name.tl" -- \
-      "$FL_ROOT/examples/wallet/stack.sh" --bin "$WB" --seconds "$secs" --drain-s 15 \
+      "$FL_ROOT/examples/wallet/stack.sh" --bin "$WB" --seconds "$secs" --drain-s "${WALLET_DRAIN_S:-45}" \
       --rate "${WALLET_RATE:-40}" --accounts "${WALLET_ACCOUNTS:-8}" \
       --ledger "$T/$name/ledger.log" -- "$@"
   printf -v "WPID_$name" '%s' "$!"
@@ -150,12 +150,15 @@ INVARIANTS="no_funds_before_finality no_double_settlement fill_within_quote noth
 # probe budgets held, exit status 0.
 check_safe() {
   local n=$1 inv
-  eq "$(cat "$T/$n.rc")" 0 "$n: faultline run's exit status"
   ge "$(probe_stat "$n" count)" 50 "$n: probe requests"
+  # what broke first, before the exit status that only says something did
   for inv in $INVARIANTS; do
+    [ "$(held "$n" "$inv")" = 1 ] ||
+      say "$n: $inv: $(wallet_records "$n" | grep "\"$inv\"" | tail -n 1)"
     eq "$(broken "$n" "$inv")" 0 "$n: $inv violations"
     eq "$(held "$n" "$inv")" 1 "$n: $inv held at the end"
   done
+  eq "$(cat "$T/$n.rc")" 0 "$n: faultline run's exit status"
   le "$(probe_stat "$n" error_rate)" "$(budget "$n" probe_error_rate 0.4)" "$n: probe error rate"
   le "$(probe_stat "$n" p99_ms)" "$(budget "$n" probe_p99_ms 3000)" "$n: probe p99 ms"
 }

@@ -7,10 +7,12 @@
  *
  * Each figure is either a hit — asserted within +-25 % of the published
  * value — or a documented miss (the scenario's "calibration" says by how
- * much and why), printed with its deviation. The table below is the one
- * place that says which; a miss that becomes a hit should move. The seed
- * spread ((max - min) / median) of the drawdown and of the liquidations is
- * asserted below 30 %: the ladder is stable across seeds.
+ * much and why), asserted to stay within its documented band so that a
+ * regression shows. The tables below are the one place that says which; a
+ * miss that becomes a hit should move. The seed spread ((max - min) /
+ * median) of the drawdown and of the liquidations is asserted below 35 %.
+ * Each day is also run without its trigger (the control): its drawdown is
+ * printed next to the event's and asserted below the documented bound.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -27,6 +29,9 @@
 #include "market/market.h"
 
 #define NSEEDS 5
+/* the seed spread ((max - min) / median) the drawdown and liquidations stay
+ * under: cascades depend on the path, so some spread is the model's own */
+#define SEED_SPREAD 0.35
 
 struct figure {
 	const char *name;
@@ -34,6 +39,8 @@ struct figure {
 	double scale;   /* stats unit -> published unit */
 	double published;
 	bool asserted;  /* a hit: within +-25 % */
+	double lo, hi;  /* a documented miss: the deviation (model / published
+			   - 1) stays in [lo, hi], so a regression shows */
 };
 
 #define S(f) offsetof(struct mkt_stats, f)
@@ -77,7 +84,45 @@ static void load(const char *rel, struct mkt_params *p, uint64_t *seed)
 	}
 }
 
-static void check(const char *rel, const struct figure *f, int nf)
+static double median_of(const struct mkt_stats *st, size_t off)
+{
+	double v[NSEEDS];
+
+	for (int i = 0; i < NSEEDS; i++)
+		v[i] = *(const double *)((const char *)&st[i] + off);
+	qsort(v, NSEEDS, sizeof(double), cmp_dbl);
+	return v[NSEEDS / 2];
+}
+
+/* The control: the same day without its trigger (news jumps and exogenous
+ * flows removed, venue outages kept). What the trigger adds is the event's
+ * figure minus the control's; a control that falls as far as the event says
+ * the ladder was supercritical anyway (documented in the scenario). Asserted:
+ * the control's median drawdown stays at or below `max_dd`. */
+static void control(const char *rel, const struct mkt_params *p, uint64_t seed,
+		    const struct mkt_stats *ev, double max_dd)
+{
+	struct mkt_params *q = mkt_params__dup(p);
+	struct mkt_stats st[NSEEDS];
+	int n = 0;
+
+	assert_non_null(q);
+	for (int i = 0; i < q->nshocks; i++)
+		if (q->shocks[i].kind == MKT_SHOCK_VENUE)
+			q->shocks[n++] = q->shocks[i];
+	q->nshocks = n;
+	for (int i = 0; i < NSEEDS; i++)
+		assert_int_equal(mkt_run_stats(q, seed + (uint64_t)i, &st[i]), 0);
+	print_message("  control without the trigger: drawdown %.1f %% (event %.1f %%), liquidated $%.3g B (event $%.3g B)\n",
+		      100 * median_of(st, S(max_drawdown)), 100 * median_of(ev, S(max_drawdown)),
+		      median_of(st, S(liq_total_usd)) / 1e9, median_of(ev, S(liq_total_usd)) / 1e9);
+	if (!(median_of(st, S(max_drawdown)) <= max_dd))
+		fail_msg("%s: the control without the trigger falls %.1f %% (documented at most %.1f %%)",
+			 rel, 100 * median_of(st, S(max_drawdown)), 100 * max_dd);
+	mkt_params__free(q);
+}
+
+static void check(const char *rel, const struct figure *f, int nf, double max_control_dd)
 {
 	struct mkt_params *p = mkt_params__new();
 	struct mkt_stats st[NSEEDS];
@@ -97,17 +142,23 @@ static void check(const char *rel, const struct figure *f, int nf)
 		med = v[NSEEDS / 2];
 		spread = med != 0 ? (v[NSEEDS - 1] - v[0]) / fabs(med) : 0;
 		dev = f[k].published != 0 ? med / f[k].published - 1 : 0;
+		bool inband = f[k].published == 0 || (dev >= f[k].lo && dev <= f[k].hi);
 		print_message("  %-34s model %11.4g  published %11.4g  %+7.1f %%  seeds %.4g..%.4g (spread %.0f %%)  %s\n",
 			      f[k].name, med, f[k].published, 100 * dev, v[0], v[NSEEDS - 1],
-			      100 * spread, f[k].asserted ? (fabs(dev) <= 0.25 ? "hit" : "MISSED") : "documented miss");
+			      100 * spread, f[k].asserted ? (fabs(dev) <= 0.25 ? "hit" : "MISSED")
+			      : f[k].published == 0 ? "reported" : inband ? "documented miss" : "MISS OUT OF ITS BAND");
 		if (f[k].asserted && !(fabs(dev) <= 0.25))
 			bad++;
+		if (!f[k].asserted && !inband)
+			bad++;
 		if ((f[k].off == S(max_drawdown) || f[k].off == S(liq_total_usd) ||
-		     f[k].off == S(liq_long_usd)) && !(spread < 0.30)) {
-			print_message("  seed spread of %s is %.0f %% (>= 30 %%)\n", f[k].name, 100 * spread);
+		     f[k].off == S(liq_long_usd)) && !(spread < SEED_SPREAD)) {
+			print_message("  seed spread of %s is %.0f %% (>= %.0f %%)\n", f[k].name,
+				      100 * spread, 100 * SEED_SPREAD);
 			bad++;
 		}
 	}
+	control(rel, p, seed, st, max_control_dd);
 	mkt_params__free(p);
 	if (bad)
 		fail_msg("%s: %d figure(s) off", rel, bad);
@@ -115,34 +166,35 @@ static void check(const char *rel, const struct figure *f, int nf)
 
 static void history_2020_03_12(void **state)
 {
+	/* the documented misses and their bands: see market.calibration */
 	static const struct figure f[] = {
-		{ "drawdown", S(max_drawdown), 1, 0.515, false },
-		{ "longs liquidated (BitMEX), USD", S(liq_long_usd), 1, 1.4e9, false },
-		{ "spread ratio (x)", S(spread_ratio), 1, 700.0 / 200.0, false },
-		{ "depth decline", S(depth_decline), 1, 0.58, false },
-		{ "retrace", S(retrace), 1, 0.40, false },
-		{ "liquidations peak hour, USD", S(liq_max_hour_usd), 1, 0, false },
-		{ "liquidations peak minute, USD", S(liq_peak_min_usd), 1, 0, false },
-		{ "cascade duration, s", S(cascade_s), 1, 0, false },
+		{ "drawdown", S(max_drawdown), 1, 0.515, false, -0.65, -0.35 },
+		{ "longs liquidated (BitMEX), USD", S(liq_long_usd), 1, 1.4e9, true, 0, 0 },
+		{ "spread ratio (x)", S(spread_ratio), 1, 700.0 / 200.0, true, 0, 0 },
+		{ "depth decline", S(depth_decline), 1, 0.58, true, 0, 0 },
+		{ "retrace", S(retrace), 1, 0.40, false, -0.40, 0.80 },
+		{ "liquidations peak hour, USD", S(liq_max_hour_usd), 1, 0, false, 0, 0 },
+		{ "liquidations peak minute, USD", S(liq_peak_min_usd), 1, 0, false, 0, 0 },
+		{ "cascade duration, s", S(cascade_s), 1, 0, false, 0, 0 },
 	};
 
-	check("scenarios/history/2020-03-12.json", f, sizeof(f) / sizeof(f[0]));
+	check("scenarios/history/2020-03-12.json", f, sizeof(f) / sizeof(f[0]), 0.30);
 }
 
 static void history_2021_05_19(void **state)
 {
 	static const struct figure f[] = {
-		{ "drawdown", S(max_drawdown), 1, 0.317, false },
-		{ "liquidated in 24 h, USD", S(liq_total_usd), 1, 8.6e9, true },
-		{ "peak hour of long liquidations, BTC", S(liq_max_hour_units), 1, 10525.0, false },
-		{ "depth decline", S(depth_decline), 1, 0.58, false },
-		{ "retrace", S(retrace), 1, 0.45, false },
-		{ "spread ratio (x)", S(spread_ratio), 1, 0, false },
-		{ "liquidations peak minute, USD", S(liq_peak_min_usd), 1, 0, false },
-		{ "cascade duration, s", S(cascade_s), 1, 0, false },
+		{ "drawdown", S(max_drawdown), 1, 0.317, true, 0, 0 },
+		{ "liquidated in 24 h, USD", S(liq_total_usd), 1, 8.6e9, true, 0, 0 },
+		{ "peak hour of long liquidations, BTC", S(liq_max_hour_units), 1, 10525.0, false, 10.0, 30.0 },
+		{ "depth decline", S(depth_decline), 1, 0.58, true, 0, 0 },
+		{ "retrace", S(retrace), 1, 0.45, true, 0, 0 },
+		{ "spread ratio (x)", S(spread_ratio), 1, 0, false, 0, 0 },
+		{ "liquidations peak minute, USD", S(liq_peak_min_usd), 1, 0, false, 0, 0 },
+		{ "cascade duration, s", S(cascade_s), 1, 0, false, 0, 0 },
 	};
 
-	check("scenarios/history/2021-05-19.json", f, sizeof(f) / sizeof(f[0]));
+	check("scenarios/history/2021-05-19.json", f, sizeof(f) / sizeof(f[0]), 0.25);
 }
 
 int main(void)

@@ -3,9 +3,11 @@
  * ablations: switching a mechanism off changes the outcome in the stated
  * direction by at least the stated amount.
  *
- *  impact      fast selling moves price more than the same selling spread
- *              over two days; what stays after the book has refilled is
- *              the permanent part, about linear in volume;
+ *  impact      fast selling moves price about twice as far as the same
+ *              selling spread over two days; once the book has refilled,
+ *              2/3 of the fast sale's gap stays (fair pricing), the same
+ *              level as the slow sale's, square root in volume; without
+ *              that share almost all of it reverts;
  *  withdrawal  market makers pull deeper when vol is higher;
  *  engine      executed forced orders never exceed throughput x perp bid
  *              depth x dt, and a slower engine stretches the cascade;
@@ -97,13 +99,40 @@ static void mech_impact_fast_vs_slow(void **state)
 	print_message("-$2 B in 60 s: %.3f %% at once, %.3f %% 6 h later; over 2 days: %.3f %% (%.3f %% 6 h later); -$4 B in 60 s, 6 h later: %.3f %%\n",
 		      100 * fast, 100 * after, 100 * slow, 100 * slow_after, 100 * after2);
 	assert_true(fast < 0 && slow < 0 && after < 0);
-	assert_true(fast < 3 * slow);            /* fast moves more than three times as far */
-	assert_true(after > fast / 4);           /* most of the fast move was transient */
-	/* what stays once the book has refilled is the permanent part: the
-	 * same order for the same volume however fast (its coefficient scales
-	 * with realized vol, which the fast sale raises), linear in volume */
-	assert_true(after / slow_after > 0.8 && after / slow_after < 1.6);
-	assert_true(fabs(after2 / after - 2) < 0.25);
+	assert_true(fast < 1.8 * slow);          /* fast moves about twice as far */
+	/* once the book has refilled, the fast sale keeps 2/3 of its gap
+	 * (fair pricing, impact_keep) and the square-root law's level: the
+	 * same for the same volume however fast it was sold, and sqrt in
+	 * volume (x2 the volume: x1.41) */
+	assert_true(after / fast > 0.4 && after / fast < 0.7);
+	assert_true(after / slow_after > 0.8 && after / slow_after < 1.25);
+	assert_true(fabs(after2 / after - sqrt(2.0)) < 0.15);
+	/* without the fair-pricing share the fast sale's gap closes almost
+	 * entirely (only the small linear permanent part stays) */
+	{
+		struct mkt_params *p = quiet(660 + 6 * 3600, 1000);
+		struct mkt_params *q;
+		struct mkt_model *m[2];
+		double x[2];
+
+		p->on.withdrawal = false;
+		add_shock(p, (struct mkt_shock){ .kind = MKT_SHOCK_FLOW, .at_ns = 600 * NS,
+						 .dur_ns = 60 * NS, .size = -2e9 });
+		q = mkt_params__dup(p);
+		q->impact_keep = 0;
+		m[0] = mkt_model__new(p, 1), m[1] = mkt_model__new(q, 1);
+		for (int k = 0; k < 2; k++) {
+			while (mkt_model__time_ns(m[k]) < p->duration_ns)
+				mkt_model__step(m[k]);
+			x[k] = log(m[k]->index / p->spot0) - run_to(0, 60, 660 + 6 * 3600);
+			mkt_model__free(m[k]);
+		}
+		print_message("6 h after -$2 B in 60 s: keep 2/3 %.3f %%, keep 0 %.3f %%\n",
+			      100 * x[0], 100 * x[1]);
+		assert_true(fabs(x[1]) < 0.15 * fabs(x[0]));
+		mkt_params__free(p);
+		mkt_params__free(q);
+	}
 }
 
 /* Minimum participation under a vol envelope of `factor`. */
@@ -254,32 +283,56 @@ static struct mkt_params *gapdown(void)
 	return p;
 }
 
+/* Ablations on gap-down, seed 2202: what each mechanism contributes, as the
+ * share of the full model's drawdown and liquidated notional that goes
+ * away without it (measured: ladder -6 % / -100 %, dealers -33 % / -44 %,
+ * withdrawal -21 % / -39 %), asserted at least these amounts (a little
+ * below the measured ones). The kept impact (fair pricing) works the other
+ * way on a gap: without it the trough is 9 % deeper (the gap sits in the
+ * instantaneous book, not the refilled one) but 11 % less is liquidated and
+ * the loss at the end is the same (+1 %): asserted within those bounds. Its
+ * share in a cascade of forced selling shows in the histories (see
+ * market.calibration). */
+#define NABL 4
+#define DD_CUT 0.04, 0.25, 0.15, -0.15
+#define LIQ_CUT 1.0, 0.35, 0.30, 0.05
+#define FL_CUT -1, -1, -1, -0.05
+
 static void ablations(void **state)
 {
 	struct mkt_params *p = gapdown();
-	struct mkt_stats full = run(p, 2202), off[3];
-	const char *name[3] = { "ladder", "dealers' short gamma", "market-maker withdrawal" };
+	struct mkt_stats full = run(p, 2202), off[NABL];
+	const char *name[NABL] = { "ladder", "dealers' short gamma", "market-maker withdrawal",
+				   "kept impact (fair pricing)" };
 	/* stated reductions (fraction of the full model's figure), at least */
-	const double dd_cut[3] = { 0.02, 0.20, 0.15 }, liq_cut[3] = { 1.0, 0.20, 0.20 };
+	const double dd_cut[NABL] = { DD_CUT }, liq_cut[NABL] = { LIQ_CUT }, fl_cut[NABL] = { FL_CUT };
 
-	for (int k = 0; k < 3; k++) {
+	for (int k = 0; k < NABL; k++) {
 		struct mkt_params *q = mkt_params__dup(p);
 		if (k == 0)
 			q->on.ladder = false;
 		else if (k == 1)
 			q->on.dealers = false;
-		else
+		else if (k == 2)
 			q->on.withdrawal = false;
+		else
+			q->impact_keep = 0;
 		off[k] = run(q, 2202);
 		mkt_params__free(q);
 	}
-	print_message("gap-down full: drawdown %.1f %%, liquidated $%.3g M, peak minute $%.3g M\n",
-		      100 * full.max_drawdown, full.liq_total_usd / 1e6, full.liq_peak_min_usd / 1e6);
-	for (int k = 0; k < 3; k++) {
+	print_message("gap-down full: drawdown %.1f %%, liquidated $%.3g M, peak minute $%.3g M, loss at the end %.1f %%\n",
+		      100 * full.max_drawdown, full.liq_total_usd / 1e6, full.liq_peak_min_usd / 1e6,
+		      100 * (1 - full.end_spot / p->spot0));
+	for (int k = 0; k < NABL; k++) {
 		double dd = 1 - off[k].max_drawdown / full.max_drawdown;
 		double lq = 1 - off[k].liq_total_usd / full.liq_total_usd;
-		print_message("  without %-24s drawdown %.1f %% (-%.0f %%), liquidated $%.3g M (-%.0f %%)\n",
-			      name[k], 100 * off[k].max_drawdown, 100 * dd, off[k].liq_total_usd / 1e6, 100 * lq);
+		double fl = 1 - (1 - off[k].end_spot / p->spot0) / (1 - full.end_spot / p->spot0);
+		print_message("  without %-26s drawdown %.1f %% (%+.0f %%), liquidated $%.3g M (%+.0f %%), loss at the end %.1f %% (%+.0f %%)\n",
+			      name[k], 100 * off[k].max_drawdown, -100 * dd, off[k].liq_total_usd / 1e6,
+			      -100 * lq, 100 * (1 - off[k].end_spot / p->spot0), -100 * fl);
+		if (!(fl >= fl_cut[k]))
+			fail_msg("without %s: loss at the end -%.0f %% (stated >= %.0f %%)", name[k],
+				 100 * fl, 100 * fl_cut[k]);
 		if (!(dd >= dd_cut[k]) || !(lq >= liq_cut[k] - 1e-12))
 			fail_msg("without %s: drawdown -%.0f %% (stated >= %.0f %%), liquidations -%.0f %% (stated >= %.0f %%)",
 				 name[k], 100 * dd, 100 * dd_cut[k], 100 * lq, 100 * liq_cut[k]);

@@ -141,7 +141,10 @@ static void test_top_level_keys(void **state)
 {
 	bad("{\"faultline\": 1, \"rules\": [], \"colour\": 3}",
 	    "colour: unknown key; expected one of: faultline seed description "
-	    "targets rules market budgets\n");
+	    "targets rules market budgets $schema\n");
+	bad("{\"faultline\": 1, \"rules\": [], \"$schema\": 3}",
+	    "$schema: expected a string (the schema's path or URL, for editors); "
+	    "got a number\n");
 	bad("{\"faultline\": 1, \"Rules\": []}", "rules: missing; expected an array\n");
 	bad("{\"faultline\": 1, \"rules\": [], \"rules\": []}", "rules: duplicate key\n");
 	bad("{\"faultline\": 1, \"rules\": {}}", "rules: expected an array; got an object\n");
