@@ -15,7 +15,9 @@
 #   5. accuracy of injected 10 ms and 100 ms recv delays (bench_delay);
 #   6. other engineers' benchmarks, if built: bench_market, bench_clock,
 #      and bench/bench_controller.sh (controller CPU at 1 kHz, tick -> shim);
-#   7. bench/bench_bpf.sh: the eBPF observer's cost per observed call.
+#   7. bench/bench_bpf.sh: the eBPF observer's cost per observed call;
+#   8. bench/bench_seccomp.sh: the seccomp supervisor (filter, notified
+#      pass-through with/without SYNC_WAKE_UP, strace --inject, delay error).
 #
 # Knobs (environment): O (build dir), BENCH_ROUNDS (5), BENCH_N (calls per
 # kind per round, real calls: 100000), BENCH_QUICK=1 (small everything, to
@@ -247,6 +249,9 @@ O="$O" timeout 120 "$ROOT/bench/bench_controller.sh" >"$T/controller.md" 2>"$T/c
 # the eBPF observer's cost (a markdown section; needs root and BTF)
 O="$O" timeout 300 "$ROOT/bench/bench_bpf.sh" >"$T/bpf.md" 2>"$T/bpf.err" ||
   echo "(bench_bpf.sh failed: $(tail -n 3 "$T/bpf.err"))" >>"$T/bpf.md"
+# the seccomp supervisor: filter, notified pass-through, strace, delay error
+O="$O" timeout 300 "$ROOT/bench/bench_seccomp.sh" >"$T/seccomp.md" 2>"$T/seccomp.err" ||
+  echo "(bench_seccomp.sh failed: $(tail -n 3 "$T/seccomp.err"))" >>"$T/seccomp.md"
 
 # ---- RESULTS.md ---------------------------------------------------------------
 # (no `| head` here: with pipefail, a writer killed by SIGPIPE would stop us)
@@ -746,10 +751,11 @@ f = os.path.join(E["T"], "controller.md")
 if os.path.exists(f):
     p(open(f).read().rstrip("\n"))
     p("")
-f = os.path.join(E["T"], "bpf.md")
-if os.path.exists(f):
-    p(open(f).read().rstrip("\n"))
-    p("")
+for name in ("bpf.md", "seccomp.md"):
+    f = os.path.join(E["T"], name)
+    if os.path.exists(f):
+        p(open(f).read().rstrip("\n"))
+        p("")
 print("\n".join(out))
 PY
 cat "$OUT"

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "profile.h"
 #include "ticker.h"
+#include "timeline.h" /* fl_utf8_len */
 
 #define MX_REQ_MAX 4096
 #define MX_IDLE_NS 5000000000ll
@@ -171,17 +172,26 @@ void fl_metrics_set(struct fl_metrics *mx, const char *name, double v)
 
 /* ---- the text ------------------------------------------------------------------------- */
 
-/* A label value: backslash, quote and newline escaped. */
-static void label(FILE *f, const char *s)
+/* A label value: backslash, quote and newline escaped; bytes that are not
+ * UTF-8 (a program's names are untrusted) become U+FFFD, since one invalid
+ * byte makes a scraper reject the whole page. */
+static void label(FILE *f, const char *str)
 {
+	const unsigned char *s = (const unsigned char *)str;
+	int n;
+
 	fputc('"', f);
-	for (; *s; s++) {
+	while (*s) {
+		n = *s < 0x80 ? 1 : fl_utf8_len(s);
 		if (*s == '\\' || *s == '"')
 			fprintf(f, "\\%c", *s);
 		else if (*s == '\n')
 			fputs("\\n", f);
+		else if (n > 0)
+			fwrite(s, 1, (size_t)n, f);
 		else
-			fputc(*s, f);
+			fputs("\xef\xbf\xbd", f);
+		s += n > 0 ? n : 1;
 	}
 	fputc('"', f);
 }

@@ -30,8 +30,7 @@
 
 /* ---- JSON output --------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static int utf8_len(const unsigned char *s)
+int fl_utf8_len(const unsigned char *s)
 {
 	int n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
 
@@ -57,7 +56,7 @@ void fl_json_put_str(FILE *f, const char *str)
 			fprintf(f, "\\u%04x", *s++);
 		} else if (*s < 0x80) {
 			fputc(*s++, f);
-		} else if ((n = utf8_len(s)) > 0) {
+		} else if ((n = fl_utf8_len(s)) > 0) {
 			fwrite(s, 1, (size_t)n, f);
 			s += n;
 		} else {

@@ -154,5 +154,8 @@ void fl_sha256(const void *data, size_t len, uint8_t out[32]);
 /* Write `s` as a JSON string literal (quotes included). Bytes that are not
  * valid UTF-8 become U+FFFD, so every line parses. */
 void fl_json_put_str(FILE *f, const char *s);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid (s[0]
+ * not NUL). */
+int fl_utf8_len(const unsigned char *s);
 
 #endif /* FL_TIMELINE_H */

@@ -654,6 +654,25 @@ static void add_group(cJSON *props, const char *key, const struct field *t)
 	cJSON_AddItemToObject(props, key, group_schema(t, &p));
 }
 
+/* price: nu is 0 (Gaussian) or > 2, as read_price checks */
+static cJSON *price_schema(void)
+{
+	cJSON *p, *o = group_schema(f_price, &p), *nu = cJSON_CreateObject();
+	cJSON *alt = cJSON_AddArrayToObject(nu, "anyOf"), *zero = cJSON_CreateObject();
+	cJSON *gt2 = fl_sch_type("number");
+	const struct field *f = f_price;
+
+	while (strcmp(f->key, "nu"))
+		f++;
+	cJSON_AddNumberToObject(zero, "const", 0);
+	cJSON_AddNumberToObject(gt2, "exclusiveMinimum", 2);
+	cJSON_AddNumberToObject(gt2, "maximum", f->hi);
+	cJSON_AddItemToArray(alt, zero);
+	cJSON_AddItemToArray(alt, gt2);
+	cJSON_ReplaceItemInObjectCaseSensitive(p, "nu", fl_sch_doc(nu, "0 (Gaussian) or > 2"));
+	return o;
+}
+
 static cJSON *option_schema(void)
 {
 	static const char *const types[] = { "call", "put", NULL };
@@ -806,7 +825,7 @@ cJSON *mkt_params__schema(void)
 	cJSON_AddItemToObject(p, "duration_s", fl_sch_num(1e-3, 1e8));
 	cJSON_AddItemToObject(p, "duration_h", fl_sch_num(1e-6, 1e5));
 	cJSON_AddItemToObject(p, "feedback", fl_sch_type("boolean"));
-	add_group(p, "price", f_price);
+	cJSON_AddItemToObject(p, "price", price_schema());
 	add_group(p, "jumps", f_jumps);
 	add_group(p, "rates", f_rates);
 	add_group(p, "vol", f_vol);

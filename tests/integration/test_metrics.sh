@@ -13,8 +13,11 @@
 #    measured / broken / burning (p99 budget of 1 ms broken, error-rate
 #    and metric_max budgets held), probe latency quantiles (>= the 2 ms
 #    delay, ordered, _count = the probes sent, _sum rising);
+#  - the page is UTF-8 even when the program's names are not (U+FFFD), and
+#    quotes, backslashes and newlines in names are escaped;
 #  - Content-Type is the Prometheus text format 0.0.4; other paths are 404;
 #  - the run exits 3 (the broken budget);
+#  - `faultline drill --metrics` serves it as well;
 #  - bad --metrics addresses and a port in use stop the run with 125 and a
 #    message naming the address, before the command starts.
 source "$(dirname "$0")/lib.sh"
@@ -50,6 +53,9 @@ def wait(name):
     while not os.path.exists(os.path.join(dir, name)):
         time.sleep(0.01)
 send({"type": "metric", "name": "queue_depth", "value": 5})
+# names are the program's: not UTF-8, quotes, backslashes, newlines
+ev.sendall(b'{"type":"metric","name":"bad\xff\xfename","value":7}\n')
+send({"type": "metric", "name": 'q"uo\\te\nnl', "value": 8})
 phase(20); open(os.path.join(dir, "p1"), "w").close(); wait("go1")
 phase(30); open(os.path.join(dir, "p2"), "w").close(); wait("go2")
 PY
@@ -62,7 +68,8 @@ import json, sys
 from prometheus_client.parser import text_string_to_metric_families
 raw, out, cond = sys.argv[1], sys.argv[2], sys.argv[3]
 fams = {}
-for fam in text_string_to_metric_families(open(raw).read()):
+# strict: one byte that is not UTF-8 and a scraper drops the whole page
+for fam in text_string_to_metric_families(open(raw, "rb").read().decode("utf-8")):
     samples = [[s.name, s.labels, s.value] for s in fam.samples]
     fams[fam.name] = {"type": fam.type, "help": fam.documentation, "samples": samples}
 json.dump(fams, open(out, "w"))
@@ -121,6 +128,8 @@ for d in (a, b):
     assert val(d, "faultline_journal_dropped_total", "counter") == 0
     assert val(d, "faultline_events_malformed_total", "counter") == 0
     assert val(d, "faultline_program_metric", "gauge", name="queue_depth") == 5
+    assert val(d, "faultline_program_metric", "gauge", name="bad\ufffd\ufffdname") == 7
+    assert val(d, "faultline_program_metric", "gauge", name='q"uo\\te\nnl') == 8
     assert val(d, "faultline_budget_limit", "gauge", budget="probe_p99_ms") == 1
     assert val(d, "faultline_budget_broken", "gauge", budget="probe_p99_ms") == 1
     assert val(d, "faultline_budget_measured", "gauge", budget="probe_p99_ms") >= 2
@@ -154,6 +163,17 @@ rise("faultline_drill_time_seconds", "gauge", 0.001)
 print("first scrape: %d recv faults, second: %d" % r0)
 PY
 has "$T/run.err" "budget probe_p99_ms: limit 1"
+
+# drill serves it too (no command of its own: market, faults, budgets)
+MP=$(free_port)
+URL=http://127.0.0.1:$MP/metrics
+bg "$FL" drill -s "$T/s.json" --ctl "$T/d.ctl" --speed 600 --duration 3 -q \
+  --metrics "127.0.0.1:$MP" -o "$T/d.jsonl" 2>"$T/drill.err"
+DRILL=$!
+wait_until 20 scrape "$T/d1.json" '(m("faultline_market_tick") or 0) > 0 and m("faultline_budget_limit", budget="probe_p99_ms") == 1 and m("faultline_faults_total", rule="0") == 0' ||
+  { cat "$T/drill.err" "$T/parse.err" >&2; fail "drill: metrics"; }
+rc=0; wait "$DRILL" || rc=$?
+eq "$rc" 0 "drill exit status (no probes: every budget holds with no data)"
 
 # bad addresses and a busy port: 125, a message, the command never runs
 for a in nonsense 127.0.0.1 127.0.0.1:99999 1.2.3:80 '[::1:80' localhost:9464 127.0.0.1:x; do

@@ -9,7 +9,11 @@
 #    across those threads;
 #  - an error (ECONNRESET) on the 3rd counted recv: exactly the 3rd of five
 #    connections is dropped by the server, the others get PONG (a Go read
-#    that would find nothing is not counted, as in the shim).
+#    that would find nothing is not counted, as in the shim);
+#  - a file fault: JetStream's store write fails with ENOSPC (nats-server
+#    -js), the stream is not created and the server says why;
+#  - systemd style: nats-server under `faultline exec`, untouched, then a
+#    `faultline drill` whose error reaches it.
 source "$(dirname "$0")/lib.sh"
 NATS=/usr/sbin/nats-server
 need "$NATS"
@@ -96,4 +100,54 @@ clients "$NP" 5 seq >"$T/err.cl"
 stop_fl "$NFL" || true
 eq "$(sed -n 's/^\(i=[0-9]* [A-Z]*\).*/\1/p' "$T/err.cl" | tr '\n' ' ')" "i=1 PONG i=2 PONG i=3 EOF i=4 PONG i=5 PONG " "only the 3rd connection dropped"
 eq "$(jcount "$T/err.jsonl" 'r["type"]=="fault" and r["op"]=="recv" and r["nth"]==3 and r["errno"]=="ECONNRESET"')" 1 "recv error record"
+
+# ---- a file fault reaches it: JetStream's store write fails with ENOSPC ---------
+mkdir -p "$T/js"
+profile "$T/js.json" <<JSON
+{"faultline": 1, "seed": 1, "targets": {"store": {"path": "$T/js/*"}},
+ "rules": [{"target": "store", "op": "write", "fault": "error", "errno": "ENOSPC"}]}
+JSON
+NP=$(free_port)
+bg_fl "$FL" run -p "$T/js.json" -o "$T/js.jsonl" -- "$NATS" -a 127.0.0.1 -p "$NP" -js -sd "$T/js" \
+  >"$T/js.out" 2>"$T/js.err"
+NFL=$!
+wait_until 20 grep -q "Server is ready" "$T/js.err" || { cat "$T/js.err" >&2; fail "nats-server -js did not start"; }
+$PY - "$NP" >"$T/js.cl" <<'PYEOF'
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+buf = b""
+while b"\r\n" not in buf:
+    buf += s.recv(4096)
+cfg = json.dumps({"name": "S", "subjects": ["s.>"], "storage": "file"}).encode()
+s.sendall(b'CONNECT {"verbose":false}\r\nSUB _R 1\r\nPUB $JS.API.STREAM.CREATE.S _R %d\r\n%s\r\n' % (len(cfg), cfg))
+buf = b""
+while b"stream_create_response" not in buf or not buf.endswith(b"\r\n"):
+    buf += s.recv(4096)
+print(buf.decode(errors="replace"))
+PYEOF
+stop_fl "$NFL" || true
+has "$T/js.cl" '"description":"error creating store for stream"'
+has "$T/js.err" "streams/S/meta.inf: no space left on device"
+ge "$(jcount "$T/js.jsonl" 'r["type"]=="fault" and r["op"]=="write" and r["errno"]=="ENOSPC"')" 1 "write error record"
+
+# ---- systemd style: faultline exec, then a drill ------------------------------------
+NP=$(free_port)
+bg "$FL" exec --ctl "$T/n.ctl" -- "$NATS" -a 127.0.0.1 -p "$NP" >"$T/ex.out" 2>"$T/ex.err"
+EX=$!
+wait_until 20 grep -q "Server is ready" "$T/ex.err" || { cat "$T/ex.err" >&2; fail "nats-server did not start under exec"; }
+clients "$NP" 2 seq >"$T/ex0.cl"
+eq "$(grep -c ' PONG ' "$T/ex0.cl")" 2 "untouched under exec without a drill"
+profile "$T/exd.json" <<JSON
+{"faultline": 1, "seed": 1, "targets": {"nats": {"tcp": "127.0.0.1:$NP"}},
+ "rules": [{"target": "nats", "op": "recv", "nth": "2", "fault": "error", "errno": "ECONNRESET"}]}
+JSON
+bg "$FL" drill -v --ctl "$T/n.ctl" -p "$T/exd.json" -o "$T/exd.jsonl" --no-bpf 2>"$T/exd.err"
+DR=$!
+wait_until 20 grep -q "serving the service of" "$T/exd.err" || { cat "$T/exd.err" >&2; fail "the drill did not attach"; }
+clients "$NP" 3 seq >"$T/ex1.cl"
+stop_fl "$DR" || true
+eq "$(sed -n 's/^\(i=[0-9]* [A-Z]*\).*/\1/p' "$T/ex1.cl" | tr '\n' ' ')" "i=1 PONG i=2 EOF i=3 PONG " "the drill's 2nd counted recv dropped"
+eq "$(jcount "$T/exd.jsonl" 'r["type"]=="fault" and r["nth"]==2 and r["errno"]=="ECONNRESET"')" 1 "the drill's record"
+kill -TERM "$EX"
+wait "$EX" || true
 say "ok"
