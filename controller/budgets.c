@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include "budgets.h"
+#include "jsonutil.h"
+#include "tlread.h"
 
 /* ---- limits ------------------------------------------------------------------- */
 
@@ -36,6 +38,56 @@ bool fl_budget_limits_any(const struct fl_budget_limits *l)
 	return l->probe_p99_ms >= 0 || l->probe_error_rate >= 0 ||
 	       l->invariant_violations >= 0 || l->time_to_stable_s >= 0 ||
 	       l->max_faults >= 0 || l->nmetric > 0;
+}
+
+static const char *const budget_keys[] = {
+	"max_faults", "probe_p99_ms", "probe_error_rate", "invariant_violations",
+	"metric_max", "time_to_stable_s", NULL,
+};
+
+static void parse_metric_max(struct fl_jctx *c, const cJSON *b, const char *path,
+			     struct fl_budget_limits *l)
+{
+	const cJSON *m = fl_json_obj(c, b, path, "metric_max", false);
+	const cJSON *it;
+	struct fl_jpath mp, jp;
+
+	fl_jpath_key(&mp, path, "metric_max");
+	cJSON_ArrayForEach(it, m) {
+		fl_jpath_key(&jp, mp.s, it->string);
+		if (!it->string[0] || strlen(it->string) >= sizeof(l->metric_max[0].name))
+			fl_jerr(c, jp.s, "expected a metric name of 1..63 bytes");
+		else if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+			fl_jerr(c, jp.s, "expected a number (the metric's maximum); got %s",
+				fl_json_type(it));
+		else if (l->nmetric == FL_BG_MAX_METRIC)
+			fl_jerr(c, jp.s, "at most %d metrics", FL_BG_MAX_METRIC);
+		else {
+			snprintf(l->metric_max[l->nmetric].name,
+				 sizeof(l->metric_max[0].name), "%s", it->string);
+			l->metric_max[l->nmetric++].max = it->valuedouble;
+		}
+	}
+}
+
+int fl_budget_limits_parse(struct fl_jctx *c, const cJSON *b, const char *path,
+			   struct fl_budget_limits *l)
+{
+	int nerr = c->nerr;
+	long long n;
+
+	fl_json_only_keys(c, b, path, budget_keys);
+	if (fl_json_int(c, b, path, "max_faults", false, 0, 1LL << 53, &n) == 0 &&
+	    cJSON_GetObjectItemCaseSensitive(b, "max_faults"))
+		l->max_faults = (double)n;
+	if (fl_json_int(c, b, path, "invariant_violations", false, 0, 1LL << 53, &n) == 0 &&
+	    cJSON_GetObjectItemCaseSensitive(b, "invariant_violations"))
+		l->invariant_violations = (double)n;
+	fl_json_num(c, b, path, "probe_p99_ms", false, 0, 1e12, &l->probe_p99_ms);
+	fl_json_num(c, b, path, "probe_error_rate", false, 0, 1, &l->probe_error_rate);
+	fl_json_num(c, b, path, "time_to_stable_s", false, 0, 1e9, &l->time_to_stable_s);
+	parse_metric_max(c, b, path, l);
+	return c->nerr > nerr ? -EINVAL : 0;
 }
 
 /* ---- recording ---------------------------------------------------------------------- */
@@ -232,6 +284,83 @@ void fl_budgets_faults_spent(struct fl_budgets *b, double t_ms)
 {
 	if (isnan(b->spent_ms))
 		b->spent_ms = t_ms;
+}
+
+/* ---- fed from a timeline ---------------------------------------------------------- */
+
+int fl_budgets_limits_of(const char *file, const struct fl_tlr_rec *rec,
+			 struct fl_budget_limits *l, double *shock0_ms, double *shock1_ms,
+			 char *err, size_t errlen)
+{
+	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(rec->json, "limits");
+	const cJSON *sh = cJSON_GetObjectItemCaseSensitive(rec->json, "shock_ms");
+	char where[160];
+	struct fl_jctx c;
+
+	if (err && errlen)
+		err[0] = '\0';
+	snprintf(where, sizeof(where), "%s:%llu", file, (unsigned long long)rec->line);
+	c = (struct fl_jctx){ where, err, errlen, 0 };
+	fl_budget_limits_init(l);
+	*shock0_ms = *shock1_ms = NAN;
+	if (!cJSON_IsObject(lim))
+		return fl_jerr(&c, "limits", "expected an object (the budgets in force)");
+	if (fl_budget_limits_parse(&c, lim, "limits", l) < 0)
+		return -EINVAL;
+	if (cJSON_IsArray(sh) && cJSON_GetArraySize(sh) == 2 &&
+	    cJSON_IsNumber(cJSON_GetArrayItem(sh, 0)) &&
+	    cJSON_IsNumber(cJSON_GetArrayItem(sh, 1))) {
+		*shock0_ms = cJSON_GetArrayItem(sh, 0)->valuedouble;
+		*shock1_ms = cJSON_GetArrayItem(sh, 1)->valuedouble;
+	} else if (sh && !cJSON_IsNull(sh)) {
+		return fl_jerr(&c, "shock_ms", "expected [start, end] in drill ms or null");
+	}
+	return 0;
+}
+
+/* ok is false only when the record says so. */
+static bool rec_ok(const struct fl_tlr_rec *rec)
+{
+	return !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rec->json, "ok"));
+}
+
+void fl_budgets_feed(struct fl_budgets *b, const struct fl_tlr_rec *rec)
+{
+	double t = rec->t_ms;
+	const char *name = fl_tlr_str(rec, "name", "");
+
+	if (rec->type == FL_TLR_TICK) /* t_ms is market time; at_ms drill time */
+		t = fl_tlr_num(rec, "at_ms", NAN);
+	if (!isfinite(t))
+		return;
+	switch (rec->type) {
+	case FL_TLR_PROBE:
+		fl_budgets_probe(b, t, name, rec_ok(rec), fl_tlr_num(rec, "latency_ms", NAN));
+		break;
+	case FL_TLR_METRIC:
+		fl_budgets_metric(b, t, name, fl_tlr_num(rec, "value", NAN));
+		break;
+	case FL_TLR_INVARIANT:
+		fl_budgets_invariant(b, t, name, rec_ok(rec));
+		break;
+	case FL_TLR_MARK:
+		fl_budgets_mark(b, t);
+		break;
+	case FL_TLR_FAULT:
+		if (!strcmp(fl_tlr_str(rec, "kind", "fault"), "fault"))
+			fl_budgets_fault(b, t);
+		else
+			fl_budgets_end(b, t);
+		break;
+	case FL_TLR_END:
+		if (strstr(fl_tlr_str(rec, "reason", ""), "max_faults"))
+			fl_budgets_faults_spent(b, t);
+		fl_budgets_end(b, t);
+		break;
+	default:
+		fl_budgets_end(b, t);
+		break;
+	}
 }
 
 /* ---- evaluation ---------------------------------------------------------------------- */
@@ -662,7 +791,8 @@ double fl_budgets_probe_quantile(const struct fl_budgets *b, const char *name,
 	return r;
 }
 
-int fl_budgets_windows(const struct fl_budgets *b, struct fl_bg_window *w, int max)
+int fl_budgets_windows(const struct fl_budgets *b, double width_ms, struct fl_bg_window *w,
+		       int max)
 {
 	struct sample *s;
 	double *tmp;
@@ -675,15 +805,18 @@ int fl_budgets_windows(const struct fl_budgets *b, struct fl_bg_window *w, int m
 		free(s);
 		return 0;
 	}
+	if (!(width_ms > 0))
+		width_ms = FL_BG_WINDOW_MS;
 	memcpy(s, b->s, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_sample);
-	for (double t = 0; t <= b->end_ms && nw < max; t += FL_BG_WINDOW_MS) {
+	for (int k = 0; k * width_ms <= b->end_ms && nw < max; k++) {
+		double t = k * width_ms;
 		size_t i1;
 		struct agg a;
 
 		while (i0 < n && s[i0].t < t)
 			i0++;
-		for (i1 = i0; i1 < n && s[i1].t < t + FL_BG_WINDOW_MS; i1++)
+		for (i1 = i0; i1 < n && s[i1].t < t + width_ms; i1++)
 			;
 		a = aggregate(s, i0, i1, -1, tmp);
 		w[nw++] = (struct fl_bg_window){ t, (uint32_t)a.n, (uint32_t)a.errors,

@@ -48,6 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cJSON;
+
 #define FL_BG_MAX_METRIC 16
 #define FL_BG_MAX_NAMES 32      /* probe / metric / invariant names each */
 #define FL_BG_WINDOW_MS 1000.0
@@ -146,8 +148,9 @@ double fl_budgets_probe_quantile(const struct fl_budgets *b, const char *name,
 				 double q, uint64_t *n, uint64_t *errors,
 				 double *sum_ms);
 
-/* Per-window aggregates over all probes (for the report). Fills up to max
- * windows from t=0; returns the count. NaN p99 for a window without
+/* Per-window aggregates over all probes (for the report): windows of
+ * width_ms (<= 0: FL_BG_WINDOW_MS) from t=0 to the drill's end. Fills up to
+ * max windows; returns the count (0 without probes or memory). NaN p99 for a window without
  * latencies. */
 struct fl_bg_window {
 	double t0_ms;
@@ -155,7 +158,26 @@ struct fl_bg_window {
 	double p50, p99;
 	bool inside; /* inside every band (only meaningful with bands) */
 };
-int fl_budgets_windows(const struct fl_budgets *b, struct fl_bg_window *w, int max);
+int fl_budgets_windows(const struct fl_budgets *b, double width_ms, struct fl_bg_window *w,
+		       int max);
+
+/* Fed from a timeline (tlread.h), as `faultline report` does: the limits
+ * and shock of a "budgets" record (0, or -EINVAL with "FILE:LINE: limits.KEY:
+ * expectation" lines in err), and any record: probe, metric, invariant, mark,
+ * fault (kind "fault"), end (reason naming max_faults: the cap was spent);
+ * every record's t_ms extends the drill's end (a tick's at_ms: its t_ms is
+ * market time). The same calls as live. */
+struct fl_jctx;
+struct fl_tlr_rec;
+int fl_budgets_limits_of(const char *file, const struct fl_tlr_rec *rec,
+			 struct fl_budget_limits *l, double *shock0_ms, double *shock1_ms,
+			 char *err, size_t errlen);
+void fl_budgets_feed(struct fl_budgets *b, const struct fl_tlr_rec *rec);
+/* The "budgets" object of a profile or scenario (or of a timeline's budgets
+ * record) at JSON path `path` into l (set beforehand with
+ * fl_budget_limits_init): every error to c. Returns 0 or -EINVAL. */
+int fl_budget_limits_parse(struct fl_jctx *c, const struct cJSON *b, const char *path,
+			   struct fl_budget_limits *l);
 
 /* Human line for one verdict, e.g. "probe_p99_ms: limit 800, measured 1312.5,
  * BROKEN at 12.3 s". */

@@ -4,7 +4,7 @@
  * Commands: run, drill, exec, abort, mark, report, validate, model, scenarios,
  * schema, version, help.
  * Only commands whose output is data (validate's ok lines, model, scenarios,
- * version, help) print to stdout; everything else goes to stderr with the
+ * report, version, help) print to stdout; everything else goes to stderr with the
  * "faultline: " prefix. run/drill fail with 125 on their own errors (like
  * env and timeout), the other commands with 1, usage errors with 2.
  */
@@ -23,6 +23,7 @@
 #include "mode.h"
 #include "market/market.h"
 #include "profile.h"
+#include "report.h"
 #include "schema.h"
 #include "seccomp_sup.h"
 #include "events.h"
@@ -736,6 +737,7 @@ static const struct {
 	{ "exec", cmd_exec },
 	{ "abort", cmd_abort },
 	{ "mark", cmd_mark },
+	{ "report", fl_report_main },
 	{ "validate", cmd_validate },
 	{ "model", cmd_model },
 	{ "scenarios", cmd_scenarios },

@@ -52,10 +52,6 @@ static const char *const top_keys[] = {
 static const char *const target_keys[] = {
 	"tcp", "udp", "unix", "path", "host", NULL,
 };
-static const char *const budget_keys[] = {
-	"max_faults", "probe_p99_ms", "probe_error_rate", "invariant_violations",
-	"metric_max", "time_to_stable_s", NULL,
-};
 
 #define SEED_EXACT_MAX 9007199254740992.0 /* 2^53 */
 
@@ -275,50 +271,14 @@ static void parse_targets(struct fl_jctx *c, const cJSON *ts, struct fl_profile 
 
 /* ---- scenario parts -------------------------------------------------------- */
 
-static void parse_metric_max(struct fl_jctx *c, const cJSON *b, struct fl_profile *p)
-{
-	const cJSON *m = fl_json_obj(c, b, "budgets", "metric_max", false);
-	const cJSON *it;
-	struct fl_jpath jp;
-
-	cJSON_ArrayForEach(it, m) {
-		struct fl_budget_limits *l = &p->budgets;
-
-		fl_jpath_key(&jp, "budgets.metric_max", it->string);
-		if (!it->string[0] || strlen(it->string) >= sizeof(l->metric_max[0].name))
-			fl_jerr(c, jp.s, "expected a metric name of 1..63 bytes");
-		else if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
-			fl_jerr(c, jp.s, "expected a number (the metric's maximum); got %s",
-				fl_json_type(it));
-		else if (l->nmetric == FL_BG_MAX_METRIC)
-			fl_jerr(c, jp.s, "at most %d metrics", FL_BG_MAX_METRIC);
-		else {
-			snprintf(l->metric_max[l->nmetric].name,
-				 sizeof(l->metric_max[0].name), "%s", it->string);
-			l->metric_max[l->nmetric++].max = it->valuedouble;
-		}
-	}
-}
-
 static void parse_budgets(struct fl_jctx *c, const cJSON *root, struct fl_profile *p)
 {
 	const cJSON *b = fl_json_obj(c, root, "", "budgets", false);
-	struct fl_budget_limits *l = &p->budgets;
-	long long n;
 
 	if (!b)
 		return;
-	fl_json_only_keys(c, b, "budgets", budget_keys);
-	if (fl_json_int(c, b, "budgets", "max_faults", false, 0, 1LL << 53, &n) == 0 &&
-	    cJSON_GetObjectItemCaseSensitive(b, "max_faults"))
-		p->budget_max_faults = l->max_faults = (double)n;
-	if (fl_json_int(c, b, "budgets", "invariant_violations", false, 0, 1LL << 53, &n) == 0 &&
-	    cJSON_GetObjectItemCaseSensitive(b, "invariant_violations"))
-		l->invariant_violations = (double)n;
-	fl_json_num(c, b, "budgets", "probe_p99_ms", false, 0, 1e12, &l->probe_p99_ms);
-	fl_json_num(c, b, "budgets", "probe_error_rate", false, 0, 1, &l->probe_error_rate);
-	fl_json_num(c, b, "budgets", "time_to_stable_s", false, 0, 1e9, &l->time_to_stable_s);
-	parse_metric_max(c, b, p);
+	fl_budget_limits_parse(c, b, "budgets", &p->budgets);
+	p->budget_max_faults = p->budgets.max_faults;
 }
 
 static void parse_market(struct fl_jctx *c, const cJSON *root, struct fl_profile *p)

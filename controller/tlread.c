@@ -56,7 +56,7 @@ static const char *const type_names[FL_TLR__COUNT] = {
 	[FL_TLR_SUMMARY] = "summary", [FL_TLR_PROBE] = "probe",
 	[FL_TLR_METRIC] = "metric", [FL_TLR_INVARIANT] = "invariant",
 	[FL_TLR_MARK] = "mark",     [FL_TLR_KERNEL] = "kernel",
-	[FL_TLR_NOTICE] = "notice",
+	[FL_TLR_NOTICE] = "notice", [FL_TLR_BUDGETS] = "budgets",
 };
 
 enum fl_tlr_type fl_tlr_type_of(const char *name)

@@ -51,6 +51,7 @@ enum fl_tlr_type {
 	FL_TLR_MARK,
 	FL_TLR_KERNEL,
 	FL_TLR_NOTICE,
+	FL_TLR_BUDGETS,
 	FL_TLR__COUNT
 };
 
