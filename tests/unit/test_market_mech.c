@@ -122,6 +122,7 @@ static void mech_impact_fast_vs_slow(void **state)
 		q->impact_keep = 0;
 		m[0] = mkt_model__new(p, 1), m[1] = mkt_model__new(q, 1);
 		for (int k = 0; k < 2; k++) {
+			assert_non_null(m[k]);
 			while (mkt_model__time_ns(m[k]) < p->duration_ns)
 				mkt_model__step(m[k]);
 			x[k] = log(m[k]->index / p->spot0) - run_to(0, 60, 660 + 6 * 3600);
@@ -130,6 +131,18 @@ static void mech_impact_fast_vs_slow(void **state)
 		print_message("6 h after -$2 B in 60 s: keep 2/3 %.3f %%, keep 0 %.3f %%\n",
 			      100 * x[0], 100 * x[1]);
 		assert_true(fabs(x[1]) < 0.15 * fabs(x[0]));
+		/* an episode memory with a 1 h half-life lets the kept part fade:
+		 * 6 h later 2^-6 of the episode is left, its gap ~ sqrt of that */
+		q->impact_keep = p->impact_keep;
+		q->impact_episode_s = 3600;
+		m[1] = mkt_model__new(q, 1);
+		assert_non_null(m[1]);
+		while (mkt_model__time_ns(m[1]) < q->duration_ns)
+			mkt_model__step(m[1]);
+		x[1] = log(m[1]->index / q->spot0) - run_to(0, 60, 660 + 6 * 3600);
+		mkt_model__free(m[1]);
+		print_message("  with a 1 h episode half-life: %.3f %%\n", 100 * x[1]);
+		assert_true(fabs(x[1]) < 0.3 * fabs(x[0]));
 		mkt_params__free(p);
 		mkt_params__free(q);
 	}
