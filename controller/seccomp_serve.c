@@ -358,6 +358,7 @@ struct pend {
 	int64_t val;
 	int err;
 	int64_t value_ns;
+	int64_t t0; /* mono ns the wait began (0: no wait) */
 	size_t want; /* a read that waits for data: how many bytes */
 };
 
@@ -419,6 +420,8 @@ static void pend_done(struct pend *p)
 		close(p->dup);
 	answer(s, &p->k, p->cont, p->val, p->err);
 	happened(s, &p->v);
+	if (p->t0) /* the real time waited (shorter after an abort) */
+		p->value_ns = mono_ns() - p->t0;
 	if (p->outcome)
 		journal(s, &p->v, p->pid, p->k.tid, FL_J_OUTCOME, p->cont ? 0 : (p->err ? -1 : p->val),
 			p->cont ? 0 : p->err, p->value_ns);
@@ -461,6 +464,7 @@ static void pend_after(struct pend *p, int64_t ns, int64_t ret, int err)
 	journal(p->s, &p->v, p->pid, p->k.tid, FL_J_FAULT, ret, err, ns);
 	p->outcome = !p->cont;
 	p->value_ns = ns;
+	p->t0 = mono_ns();
 	p->timer = fl_loop_timer_add(p->s->loop, ns, 0, on_due, p);
 	if (p->timer < 0) {
 		p->timer = 0;
@@ -951,7 +955,10 @@ void fl_sup_release(struct fl_sup *s)
 {
 	while (s && s->pending) {
 		struct pend *p = s->pending;
-		if (p->fdwait) /* a read that never got data: the kernel does it */
+		/* nothing performed for it yet (a timeout, a read that never got
+		 * data): the real call is made, as the shim does at an abort;
+		 * what was performed (late_ack, short) gets its result */
+		if (p->k.slot >= FL_SC_INFLIGHT || s->tab->slot[p->k.slot].state != FL_SC_DONE)
 			p->cont = true;
 		pend_done(p);
 	}

@@ -78,7 +78,7 @@ t1=$(now_ms)
 ge $((t1 - t0)) 800 "dd's wall time under an 800 ms late fsync"
 eq "$(stat -c %s "$T/data/f")" 8192 "dd's data written"
 eq "$(jcount "$T/late.jsonl" 'r["type"]=="fault" and r["op"]=="fsync" and r["fault"]=="late_ack" and r["value_ms"]==800 and r["ret"]==0')" 1 "late_ack fault record (fsync made: ret 0)"
-eq "$(jcount "$T/late.jsonl" 'r["type"]=="outcome" and r["rule"]==0 and r["ret"]==0')" 1 "late_ack outcome record"
+eq "$(jcount "$T/late.jsonl" 'r["type"]=="outcome" and r["rule"]==0 and r["ret"]==0 and r["waited_ms"] >= 800')" 1 "late_ack outcome record (real time waited)"
 
 t0=$(now_ms)
 "$FL" run -p "$T/late.json" -o "$T/sync.jsonl" -- "$BB" sync -d "$T/data/f"
@@ -152,4 +152,21 @@ JSON
 "$FL" run -p "$T/nb.json" -o "$T/nb.jsonl" -- "$SC" nbrecv "$P" >"$T/nb.out"
 eq "$(tr '\n' ' ' <"$T/nb.out")" "recv1 rc=-1 errno=EAGAIN recv2 rc=-1 errno=EAGAIN recv3 rc=-1 errno=EAGAIN recv4 rc=-1 errno=ECONNRESET " \
    "three empty MSG_DONTWAIT recvs uncounted, the 1st real one is nth 1"
+
+# ---- abort: a call waiting in a timeout is made for real at once ---------------------
+profile "$T/ab.json" <<JSON
+{"faultline": 1, "seed": 1, "targets": {"echo": {"tcp": "127.0.0.1:$P"}},
+ "rules": [{"target": "echo", "op": "recv", "fault": "timeout", "ms": 20000}]}
+JSON
+bg "$FL" run --ctl "$T/ab.ctl" -p "$T/ab.json" -o "$T/ab.jsonl" --ticks-every 50 -- "$SC" threads "$P" 1 >"$T/ab.out"
+AB=$!
+wait_until 20 grep -q '"type":"fault"' "$T/ab.jsonl" || fail "the recv timeout never began"
+t0=$(now_ms)
+"$FL" abort --ctl "$T/ab.ctl"
+wait "$AB"
+t1=$(now_ms)
+le $((t1 - t0)) 3000 "the program ends soon after abort (not 20 s)"
+has "$T/ab.out" "rc=0 errno=0"
+eq "$(jcount "$T/ab.jsonl" 'r["type"]=="outcome" and r["ret"]==0 and r["waited_ms"] < 20000')" 1 "outcome: the real call, the real time waited"
+eq "$(jcount "$T/ab.jsonl" 'r["type"]=="abort"')" 1 "abort record"
 say "ok"
