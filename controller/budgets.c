@@ -561,9 +561,13 @@ static void eval_stability(struct fl_budgets *b, const struct sample *s, size_t 
 	w0 = ceil(o->shock_end_ms / FL_BG_WINDOW_MS) * FL_BG_WINDOW_MS;
 	i0 = 0;
 	o->tts_never = true;
-	for (double t = w0; t + FL_BG_WINDOW_MS <= b->end_ms + 1e-9; t += FL_BG_WINDOW_MS) {
+	/* Empty windows are never inside: the loop jumps over them (a run of
+	 * them resets the count), so its cost follows the samples, not the
+	 * span (a timeline's t_ms can be anything). */
+	for (double t = w0; t + FL_BG_WINDOW_MS <= b->end_ms + 1e-9;) {
 		size_t i1;
 		bool in = true;
+		double next;
 
 		while (i0 < n && s[i0].t < t)
 			i0++;
@@ -585,6 +589,15 @@ static void eval_stability(struct fl_budgets *b, const struct sample *s, size_t 
 			o->tts_never = false;
 			break;
 		}
+		if (i1 >= n) /* no sample left: no window can be inside again */
+			break;
+		next = fmax(t + FL_BG_WINDOW_MS,
+			    floor(s[i1].t / FL_BG_WINDOW_MS) * FL_BG_WINDOW_MS);
+		if (next > t + FL_BG_WINDOW_MS)
+			run = 0;
+		if (!(next > t)) /* beyond a double's precision */
+			break;
+		t = next;
 	}
 }
 
@@ -595,9 +608,11 @@ static void eval_peaks(const struct fl_budgets *b, const struct sample *s, size_
 
 	if (isnan(o->shock_start_ms))
 		return;
+	/* windows without samples change nothing: jump to the next sample's */
 	for (double t = floor(o->shock_start_ms / FL_BG_WINDOW_MS) * FL_BG_WINDOW_MS;
-	     t <= b->end_ms; t += FL_BG_WINDOW_MS) {
+	     t <= b->end_ms;) {
 		size_t i1;
+		double next;
 
 		while (i0 < n && s[i0].t < t)
 			i0++;
@@ -613,6 +628,13 @@ static void eval_peaks(const struct fl_budgets *b, const struct sample *s, size_
 			if (rate > p->peak_err || (isnan(p->peak_err) && !isnan(rate)))
 				p->peak_err = rate;
 		}
+		if (i1 >= n)
+			break;
+		next = fmax(t + FL_BG_WINDOW_MS,
+			    floor(s[i1].t / FL_BG_WINDOW_MS) * FL_BG_WINDOW_MS);
+		if (!(next > t))
+			break;
+		t = next;
 	}
 }
 

@@ -29,9 +29,9 @@
 #define L 190.0   /* left margin (labels) */
 #define R 20.0    /* right margin */
 #define PW (W - L - R)
-#define PH 104.0  /* panel height */
-#define GAP 30.0  /* between panels */
-#define TOP 30.0
+#define PH 92.0  /* panel height */
+#define GAP 26.0  /* between panels */
+#define TOP 58.0 /* room above the panels for the first-breach, violation and mark labels */
 
 static void esc(FILE *f, const char *s)
 {
@@ -380,8 +380,8 @@ static void panel_verdicts(const struct fl_report *r, FILE *f, const struct axis
 	for (int i = 0; i < vd->n; i++)
 		nb += !vd->v[i].cap;
 	rows = nb + ni;
-	row = rows ? fmin(20, (a->h - 8) / rows) : 0;
-	y = a->y0 + 4;
+	row = rows ? fmin(16, (a->h - 44) / rows) : 0;
+	y = a->y0 + 40; /* below the panel's title: the row labels share its column */
 	panel(f, a, "budgets and invariants", "<tspan class=\"k-burn\">burning</tspan> "
 	      "<tspan class=\"k-broken\">broken</tspan> <tspan class=\"k-viol\">violations"
 	      "</tspan>");
@@ -457,7 +457,7 @@ static void overlays(const struct fl_report *r, FILE *f, const struct axis *a, d
 				r->marks.v[i].t_ms / 1000);
 			esc(f, r->marks.v[i].text);
 			fprintf(f, "</title></path><text class=\"mlabel\" x=\"%.1f\" y=\"%.1f\">", x + 3,
-				TOP - 4 - 10.0 * (double)(i % 2));
+				TOP - 4 - 11.0 * (double)(i % 2));
 			esc(f, r->marks.v[i].text);
 			fputs("</text>", f);
 		}
@@ -469,7 +469,7 @@ static void overlays(const struct fl_report *r, FILE *f, const struct axis *a, d
 		double x = xof(a, vd->first_broken->broke_ms);
 
 		fprintf(f, "<g id=\"first-breach\"><path d=\"M%.1f %.1f V%.1f\"/><text x=\"%.1f\" "
-			"y=\"%.1f\">first breach: ", x, TOP, y1, x + 3, y1 + 14);
+			"y=\"%.1f\">first breach: ", x, 12.0, y1, x + 3, 12.0);
 		esc(f, vd->first_broken->budget);
 		fprintf(f, " %.1f s</text></g>\n", vd->first_broken->broke_ms / 1000);
 	}
@@ -478,7 +478,7 @@ static void overlays(const struct fl_report *r, FILE *f, const struct axis *a, d
 		double x = xof(a, v->t_ms);
 
 		fprintf(f, "<g id=\"first-violation\"><path d=\"M%.1f %.1f V%.1f\"/><text x=\"%.1f\" "
-			"y=\"%.1f\">first violation: ", x, TOP, y1, x + 3, y1 + 28);
+			"y=\"%.1f\">first violation: ", x, 26.0, y1, x + 3, 26.0);
 		esc(f, fl_rp_name(&r->inames, v->name));
 		fprintf(f, " %.1f s</text><title>", v->t_ms / 1000);
 		esc(f, v->detail);
@@ -514,15 +514,15 @@ static const char css[] =
 	".verdict{font-size:18px;font-weight:600;padding:6px 10px;border-radius:4px;"
 	"display:inline-block;margin:6px 0}.verdict.broken{background:#fde2e1;color:#9b1c1c}"
 	".verdict.held{background:#def7e5;color:#17622e}.verdict.none{background:#eef}"
-	"table{border-collapse:collapse;margin:6px 0 10px}td,th{padding:2px 10px 2px 0;"
+	"table{border-collapse:collapse;margin:4px 0 6px}td,th{padding:2px 10px 2px 0;"
 	"text-align:left;vertical-align:top}th{font-weight:600;border-bottom:1px solid #ccd}"
 	"td.num{text-align:right;font-variant-numeric:tabular-nums}.BROKEN{color:#b91c1c;"
 	"font-weight:600}.held{color:#17622e}.meta{color:#556}pre{font-size:12px;"
 	"background:#f6f7f9;padding:8px;overflow-x:auto}"
 	"svg{display:block;margin:8px 0}svg text{font:11px system-ui,sans-serif;fill:#334}"
 	".panel{fill:#fafbfc;stroke:#dde}.ptitle{font-weight:600;font-size:12px}"
-	".tname,.bname,.iname{text-anchor:end}.scale{fill:#667;font-size:10px}"
-	".scale.right{text-anchor:end}#facts td{max-width:560px}.top{display:flex;gap:40px;flex-wrap:wrap;align-items:flex-start}"
+	".tname,.bname,.iname{text-anchor:end}.bname,.iname{font-size:10px}.scale{fill:#667;font-size:10px}"
+	".scale.right{text-anchor:end}#facts td{max-width:400px}.top{display:flex;gap:40px;flex-wrap:wrap;align-items:flex-start}"
 	"path{fill:none;stroke-width:1.3}#series-price path{stroke:#1f4e9c;stroke-width:1.6}"
 	"#series-liquidations path{fill:#f3b5a8;stroke:#d9604a;stroke-width:.8;opacity:.8}"
 	"#series-depth path{stroke:#2f855a}#series-spread path{stroke:#b7791f}"
@@ -540,7 +540,7 @@ static const char css[] =
 	"#first-breach path{stroke:#c53030;stroke-width:2}#first-breach text{fill:#c53030;"
 	"font-weight:600}#first-violation path{stroke:#6b46c1;stroke-width:2;stroke-dasharray:"
 	"6 3}#first-violation text{fill:#6b46c1;font-weight:600}.axis path{stroke:#889}"
-	".axis text{text-anchor:middle;fill:#667}.axlabel{text-anchor:end}text.na{fill:#889;"
+	".axis text{text-anchor:middle;fill:#667}.axis .axlabel{text-anchor:end}text.na{fill:#889;"
 	"font-style:italic}.k-price{fill:#1f4e9c}.k-liq{fill:#d9604a}.k-depth{fill:#2f855a}"
 	".k-spread{fill:#b7791f}.k-int{fill:#7b3fa0}.k-fault{fill:#c53030}.k-p99{fill:#c53030}"
 	".k-p50{fill:#3182ce}.k-err{fill:#e53e3e}.k-burn{fill:#ed8936}.k-broken{fill:#c53030}"
@@ -661,7 +661,13 @@ static void head(const struct fl_report *r, FILE *f)
 int fl_report_html(const struct fl_report *r, FILE *f)
 {
 	struct axis a = { fmax(r->t_end_ms, 1), TOP, PH };
-	double y1 = TOP + 5 * PH + 4 * GAP;
+	int nrows = r->inames.n;
+	double vh, y1;
+
+	for (int i = 0; i < r->vd.n; i++)
+		nrows += !r->vd.v[i].cap;
+	vh = fmax(PH, 48 + 13.0 * nrows);
+	y1 = TOP + 4 * PH + vh + 4 * GAP;
 	char *text = NULL;
 	size_t tlen = 0;
 	FILE *m;
@@ -669,7 +675,7 @@ int fl_report_html(const struct fl_report *r, FILE *f)
 	head(r, f);
 	fprintf(f, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
 		"height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"the drill on "
-		"one time axis\">\n", W, y1 + 40, W, y1 + 40);
+		"one time axis\">\n", W, y1 + 36, W, y1 + 36);
 	panel_price(r, f, &a);
 	a.y0 += PH + GAP;
 	panel_depth(r, f, &a);
@@ -678,6 +684,7 @@ int fl_report_html(const struct fl_report *r, FILE *f)
 	a.y0 += PH + GAP;
 	panel_probes(r, f, &a);
 	a.y0 += PH + GAP;
+	a.h = vh;
 	panel_verdicts(r, f, &a);
 	overlays(r, f, &a, y1);
 	time_axis(f, &a, y1);

@@ -36,6 +36,7 @@ test_pkgs=(
   python3-jsonschema:/usr/lib/python3/dist-packages/jsonschema/__init__.py
   python3-prometheus-client:/usr/lib/python3/dist-packages/prometheus_client/parser.py
   groff-base:/usr/bin/groff
+  chromium:/usr/bin/chromium
 )
 bench_pkgs=(
   fiu-utils:/usr/bin/fiu-run

@@ -4,13 +4,15 @@ echo server and reports each request to FAULTLINE_EVENTS.
 
     evprobe.py PORT N [--metric NAME=V] [--violate NAME] [--junk]
                [--mark TEXT] [--fail-every K] [--exit CODE] [--ready FILE]
+               [--interval-ms MS]
 
 N requests, one at a time; each one's latency (ms) and outcome go out as
 {"type":"probe","name":"echo",...,"src":"evprobe"}. --fail-every K reports
 every K-th request as failed. --junk first sends malformed lines, an
 overlong line and a non-object. --ready FILE: wait until FILE exists
 before the requests (so a test can act while the drill runs), after
-writing "connected" to stdout.
+writing "connected" to stdout. --interval-ms MS: a pause between requests
+(so the probes span a scenario's market).
 """
 import json, os, socket, sys, time
 
@@ -46,7 +48,10 @@ if "--ready" in opts:
 s = socket.create_connection(("127.0.0.1", port))
 f = s.makefile("rb")
 every = int(opts.get("--fail-every", ["0"])[0])
+pause = float(opts.get("--interval-ms", ["0"])[0]) / 1000
 for k in range(1, n + 1):
+    if pause and k > 1:
+        time.sleep(pause)
     t0 = time.monotonic()
     s.sendall(b"req %d\n" % k)
     ok = f.readline() == b"req %d\n" % k
