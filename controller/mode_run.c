@@ -110,6 +110,10 @@ static const char *exec_cant(const struct fl_rule *r, uint32_t ops)
 	if (r->op < 32 && (r->op == 0 || !(ops & (1u << r->op))))
 		return "its op is not in the filter of the `faultline exec` that "
 		       "started the service (see its --ops)";
+	if (r->fault == FL_FAULT_HOLD && (r->flags & FL_RF_UNTIL) && r->until_op < 32 &&
+	    !(ops & (1u << r->until_op)))
+		return "the op its hold waits for is not in the filter of the "
+		       "`faultline exec` that started the service (see its --ops)";
 	return NULL;
 }
 

@@ -69,9 +69,12 @@ static const char *rule_cant(const struct fl_rule *r)
 	if (r->op == FL_OP_RESOLVE)
 		return "name resolution happens inside the program: op \"resolve\" "
 		       "needs the shim (--mode preload)";
-	if (r->fault == FL_FAULT_HOLD || (r->flags & FL_RF_UNTIL))
-		return "hold gates and pinned orders (\"until\", --pin) need the shim "
-		       "(--mode preload)";
+	if (r->fault == FL_FAULT_HOLD && r->op == FL_OP_CLOSE)
+		return "a hold on close must close the program's fd first, which a "
+		       "supervisor cannot do (a hold on any other op works)";
+	if (r->fault != FL_FAULT_HOLD && (r->flags & FL_RF_UNTIL))
+		return "pinned orders (\"until\" on a fault other than hold, --pin) "
+		       "need the shim (--mode preload)";
 	if (r->fault == FL_FAULT_STALE)
 		return "stale reads need the shim (--mode preload)";
 	if (r->op == FL_OP_CLOSE && r->fault == FL_FAULT_ERROR)
@@ -255,9 +258,14 @@ int fl_sc_plan_init(struct fl_sc_plan *p, const struct fl_ctl *c, bool timens,
 		return r;
 	if ((r = plan_timens(p, c, timens, err, len)) < 0)
 		return r;
-	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++)
-		if (!(c->rules[i].flags & FL_RF_CLOCK) && c->rules[i].op < 32)
-			ops |= 1u << c->rules[i].op;
+	for (unsigned i = 0; i < c->hdr.nrules && i < FL_MAX_RULES; i++) {
+		const struct fl_rule *ru = &c->rules[i];
+		if (!(ru->flags & FL_RF_CLOCK) && ru->op < 32)
+			ops |= 1u << ru->op;
+		/* a hold's gate opens on a call the supervisor must see */
+		if (ru->fault == FL_FAULT_HOLD && (ru->flags & FL_RF_UNTIL) && ru->until_op < 32)
+			ops |= 1u << ru->until_op;
+	}
 	return plan_ops(p, ops, err, len);
 }
 

@@ -13,6 +13,8 @@
  * drill left in the table and passes everything again. exec exits with
  * CMD's status once no process uses the filter (CMD and everything it
  * started); SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1/2 are passed to CMD.
+ * exec itself killed (-9): a standby keeper it forked (as `run` does)
+ * answers and passes everything from then on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,7 +83,7 @@ int fl_sc_exec_main(const char *ctl, uint32_t ops, char *const *cmd, bool verbos
 	struct fl_spawn sp = {.argv = cmd, .envp = environ};
 	enum fl_spawn_stage stage;
 	sigset_t chld, oldmask;
-	int r, afd, tabfd, st = 0;
+	int r, afd, tabfd, st = 0, standby;
 	pid_t pid;
 
 	if ((r = fl_sc_plan_ops(&plan, ops, err, sizeof(err))) < 0) {
@@ -126,7 +128,16 @@ int fl_sc_exec_main(const char *ctl, uint32_t ops, char *const *cmd, bool verbos
 		return fl_spawn_exit_code(stage, r);
 	}
 	exec_child = pid;
+	/* a standby keeper (not our child): if we are killed, it answers
+	 * what waited and passes everything — never ENOSYS for CMD */
+	standby = fl__sc_keeper_start(plan.listener, tabfd);
+	if (standby < 0)
+		fprintf(stderr, "faultline: exec: no standby keeper (%s): if this "
+			"process is killed, %s's notified calls fail with ENOSYS\n",
+			strerror(-standby), cmd[0]);
 	fl__sc_keeper_loop(plan.listener, tabfd, -1, afd, plan.ops, pid, &st);
+	if (standby >= 0)
+		close(standby);
 	unlink(path);
 	close(afd);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)

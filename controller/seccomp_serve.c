@@ -65,6 +65,7 @@ struct fl_sup {
 	void *req;
 	size_t reqsz;
 	bool has_sock, has_path;
+	bool gates_due;  /* a watched call happened: check the holds */
 	int nfree;
 	uint16_t freel[FL_SC_INFLIGHT];
 	struct pend *pending;
@@ -359,6 +360,8 @@ struct pend {
 	int err;
 	int64_t value_ns;
 	int64_t t0; /* mono ns the wait began (0: no wait) */
+	bool hold;  /* waits for its gate (v.until_*), the timer is max_ms */
+	int hold_kind; /* FL_J_GATE_OPEN / FL_J_GATE_TIMEOUT when it ends */
 	size_t want; /* a read that waits for data: how many bytes */
 };
 
@@ -402,10 +405,14 @@ static void journal(struct fl_sup *s, const struct fl_verdict *v, pid_t pid,
 /* The faulted call has happened (answered: its result is the program's now,
  * or the kernel makes it right after CONTINUE): gates waiting on it open,
  * as the shim's act layer does after a fault (shim/act.c happened()). */
+static void gates_check(struct fl_sup *s);
+
 static void happened(struct fl_sup *s, const struct fl_verdict *v)
 {
-	if (v->nth && v->target < FL_MAX_TARGETS)
+	if (v->nth && v->target < FL_MAX_TARGETS && FL_WATCHED(s->ctl, v->target, v->op)) {
 		fl__passed_at(s->ctl, v->target, v->op, v->nth);
+		s->gates_due = true;
+	}
 }
 
 static void pend_done(struct pend *p)
@@ -422,7 +429,10 @@ static void pend_done(struct pend *p)
 	happened(s, &p->v);
 	if (p->t0) /* the real time waited (shorter after an abort) */
 		p->value_ns = mono_ns() - p->t0;
-	if (p->outcome)
+	if (p->hold) /* a hold ends with gate_open or gate_timeout, as in the shim */
+		journal(s, &p->v, p->pid, p->k.tid, p->hold_kind, p->cont ? 0 : (p->err ? -1 : p->val),
+			p->cont ? 0 : p->err, p->value_ns);
+	else if (p->outcome)
 		journal(s, &p->v, p->pid, p->k.tid, FL_J_OUTCOME, p->cont ? 0 : (p->err ? -1 : p->val),
 			p->cont ? 0 : p->err, p->value_ns);
 	if ((*p->pprev = p->next))
@@ -430,11 +440,52 @@ static void pend_done(struct pend *p)
 	free(p);
 }
 
+static void gates_run(struct fl_sup *s);
+
 static void on_due(struct fl_loop *l, long long id, void *arg)
 {
 	struct pend *p = arg;
+	struct fl_sup *s = p->s;
+
 	p->timer = 0;
-	pend_done(p);
+	pend_done(p); /* a hold: max_ms passed (hold_kind GATE_TIMEOUT) */
+	gates_run(s);
+}
+
+static bool gate_open(const struct fl_sup *s, const struct pend *p)
+{
+	const struct fl_verdict *v = &p->v;
+
+	if (v->until_target == 0 || v->until_target >= FL_MAX_TARGETS ||
+	    v->until_op >= FL_OP__COUNT)
+		return true; /* a gate on nothing: released at once */
+	return atomic_load(FL_PASSED(s->ctl, v->until_target, v->until_op)) >= v->until_nth;
+}
+
+/* Release every hold whose gate has opened. The gate words move when a
+ * call happens: here (happened(), below) for every call the supervisor
+ * serves; a gate opened by a shim process of the same drill is seen at
+ * the next notification. */
+static void gates_check(struct fl_sup *s)
+{
+	struct pend *p = s->pending, *next;
+
+	for (; p; p = next) {
+		next = p->next;
+		if (p->hold && p->timer && gate_open(s, p)) {
+			p->hold_kind = FL_J_GATE_OPEN;
+			pend_done(p); /* frees p only; may set gates_due again */
+		}
+	}
+}
+
+/* After anything that may have made a call happen. */
+static void gates_run(struct fl_sup *s)
+{
+	do {
+		s->gates_due = false;
+		gates_check(s);
+	} while (s->gates_due);
 }
 
 static struct pend *pend_new(struct fl_sup *s, const struct call *k,
@@ -635,6 +686,7 @@ static void finish_read(struct pend *p, int64_t r);
 static void on_readable(struct fl_loop *l, int fd, int revents, void *arg)
 {
 	struct pend *p = arg;
+	struct fl_sup *s = p->s;
 	int64_t r = do_read(&p->k, p->dup, p->want);
 
 	if (r == -EAGAIN && !(revents & (POLLHUP | POLLERR)))
@@ -642,6 +694,7 @@ static void on_readable(struct fl_loop *l, int fd, int revents, void *arg)
 	fl_loop_fd_del(l, p->fdwait);
 	p->fdwait = 0;
 	finish_read(p, r);
+	gates_run(s);
 }
 
 /* The read is done (r = count or -errno): answer now or after the delay. */
@@ -786,6 +839,17 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 		else
 			act_perform(p, (size_t)(v->bytes > 0 ? v->bytes : 0), 0);
 		return;
+	case FL_FAULT_HOLD:
+		/* the gate's max_ms is the timer; performed first where the
+		 * effect must not be lost (send, write, fsync: ops.h after) */
+		p->hold = true;
+		p->hold_kind = FL_J_GATE_TIMEOUT;
+		if (performs(k)) {
+			act_perform(p, IO_CAP, v->until_max_ns);
+			return;
+		}
+		pend_after(p, v->until_max_ns, 0, 0);
+		return;
 	case FL_FAULT_LATE_ACK:
 		if (is_read(k->nr) && ns > 0) {
 			act_read(p, IO_CAP);
@@ -873,6 +937,7 @@ static void on_notify(struct fl_loop *l, int fd, int revents, void *arg)
 		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, s->req) == 0) {
 			s->st.notified++;
 			serve(s, s->req);
+			gates_run(s); /* also sees gates a shim process opened */
 			return;
 		}
 	}

@@ -8,8 +8,9 @@
 #    when the drill ends the service is untouched again;
 #  - a drill killed with -9 while a call waits in its delay: the exec keeper
 #    answers it and passes the rest (curl completes at once);
-#  - a second drill while one serves, a clock rule, and a rule on an op
-#    outside --ops are refused before the drill starts;
+#  - a second drill while one serves, a clock rule, a hold on close and a
+#    rule on an op outside --ops are refused before the drill starts;
+#  - exec killed with -9: its standby keeper passes the service's calls;
 #  - exec exits with CMD's status and removes its socket.
 source "$(dirname "$0")/lib.sh"
 BB=/bin/busybox
@@ -91,8 +92,8 @@ JSON
 }
 refused clock '{"clock": "monotonic", "fault": "offset", "ms": 1000}' \
   "rules\[0\]: .*a clock rule cannot reach a service started by .faultline exec."
-refused hold '{"target": "web", "op": "recv", "fault": "hold", "until": {"target": "web", "op": "send", "nth": 1}, "max_ms": 100}' \
-  "rules\[0\] (recv rule): hold gates"
+refused holdclose '{"target": "web", "op": "close", "fault": "hold", "until": {"target": "web", "op": "send", "nth": 1}, "max_ms": 100}' \
+  "rules\[0\] (close rule): a hold on close"
 eq "$(curl -s "http://127.0.0.1:$P/")" "hello" "untouched after the refused drills"
 kill -TERM "$EX"
 rc=0
@@ -108,6 +109,18 @@ refused ops '{"target": "web", "op": "send", "fault": "delay", "ms": 10}' \
   "rules\[0\]: .*its op is not in the filter of the .faultline exec."
 kill -TERM "$EX"
 wait "$EX" || true
+
+# exec itself killed with -9: its standby keeper passes httpd's calls
+bg "$FL" exec --ctl "$CTL" -- "$BB" httpd -f -p "127.0.0.1:$P" -h "$T/www"
+EX=$!
+wait_port "$P"
+HT=$(child_of "$EX")
+_pids+=("$HT")
+kill -9 "$EX"
+wait "$EX" 2>/dev/null || true
+eq "$(curl -s -m 10 "http://127.0.0.1:$P/")" "hello" "httpd serves after exec was killed (no ENOSYS)"
+eq "$(curl -s -m 10 "http://127.0.0.1:$P/")" "hello" "and again"
+kill -9 "$HT"
 
 # exit status
 rc=0

@@ -9,7 +9,11 @@
 #    fdatasync are made, answered late; a write is written, answered late;
 #  - error EIO on fsync: dd fails with "Input/output error" (the data is synced);
 #  - short write and short recv; reset on recv; timeout on recv;
-#  - a non-blocking recv that would find nothing is not counted.
+#  - a non-blocking recv that would find nothing is not counted;
+#  - abort makes a call waiting in a timeout for real;
+#  - hold: a gate opens when the named call has happened, after its own
+#    delay (faulted calls happen when answered); gate_timeout at max_ms; a
+#    held send is made first.
 source "$(dirname "$0")/lib.sh"
 BB=/bin/busybox
 SC=$O/tests/helpers/scstatic
@@ -169,4 +173,36 @@ le $((t1 - t0)) 3000 "the program ends soon after abort (not 20 s)"
 has "$T/ab.out" "rc=0 errno=0"
 eq "$(jcount "$T/ab.jsonl" 'r["type"]=="outcome" and r["ret"]==0 and r["waited_ms"] < 20000')" 1 "outcome: the real call, the real time waited"
 eq "$(jcount "$T/ab.jsonl" 'r["type"]=="abort"')" 1 "abort record"
+
+# ---- hold: a gate opens when the named call has happened (after its delay) -----------
+# thread A's recv (nth 1) is held until send nth 2 — thread B's, delayed 400 ms
+profile "$T/gate.json" <<JSON
+{"faultline": 1, "seed": 1, "targets": {"echo": {"tcp": "127.0.0.1:$P"}},
+ "rules": [{"target": "echo", "op": "recv", "nth": "1", "fault": "hold",
+            "until": {"target": "echo", "op": "send", "nth": 2}, "max_ms": 8000},
+           {"target": "echo", "op": "send", "nth": "2", "fault": "delay", "ms": 400}]}
+JSON
+"$FL" run -p "$T/gate.json" -o "$T/gate.jsonl" -- "$SC" threads "$P" 2 >"$T/gate.out"
+eq "$(grep -c 'rc=0 errno=0' "$T/gate.out")" 2 "both threads' exchanges"
+eq "$(jcount "$T/gate.jsonl" 'r.get("kind")=="gate_open" and r["op"]=="recv" and 390 <= r["value_ms"] < 8000')" 1 \
+   "gate_open after the delayed send happened (>= 400 ms, not at its start, not at max_ms)"
+# no call to wait for: gate_timeout at max_ms
+profile "$T/gto.json" <<JSON
+{"faultline": 1, "seed": 1, "targets": {"echo": {"tcp": "127.0.0.1:$P"}},
+ "rules": [{"target": "echo", "op": "recv", "fault": "hold",
+            "until": {"target": "echo", "op": "send", "nth": 2}, "max_ms": 500}]}
+JSON
+"$FL" run -p "$T/gto.json" -o "$T/gto.jsonl" -- "$SC" threads "$P" 1 >"$T/gto.out"
+has "$T/gto.out" "rc=0 errno=0"
+eq "$(jcount "$T/gto.jsonl" 'r.get("kind")=="gate_timeout" and r["value_ms"] >= 500')" 1 "gate_timeout at max_ms"
+# a held send is performed first: thread A's send waits for thread B's recv
+profile "$T/gsend.json" <<JSON
+{"faultline": 1, "seed": 1, "targets": {"echo": {"tcp": "127.0.0.1:$P"}},
+ "rules": [{"target": "echo", "op": "send", "nth": "1", "fault": "hold",
+            "until": {"target": "echo", "op": "recv", "nth": 1}, "max_ms": 8000}]}
+JSON
+"$FL" run -p "$T/gsend.json" -o "$T/gsend.jsonl" -- "$SC" threads "$P" 2 >"$T/gsend.out"
+eq "$(grep -c 'rc=0 errno=0' "$T/gsend.out")" 2 "both threads' exchanges"
+eq "$(jcount "$T/gsend.jsonl" 'r.get("kind")=="gate_open" and r["op"]=="send" and r["ret"]==5 and r["value_ms"] < 8000')" 1 \
+   "the held send was made (ret 5) and released by the other thread's recv"
 say "ok"
