@@ -426,6 +426,8 @@ static double counter_delta(const struct fl_report *r, int id, double t0, double
 	return isnan(last) ? NAN : fmax(0, last - before);
 }
 
+/* One cell: "n/a" (no such series), "-" (none in the window), else x in
+ * fmt (NULL: dollars). */
 static void cell(FILE *f, int w, double x, const char *fmt, bool absent)
 {
 	char b[32];
@@ -434,21 +436,10 @@ static void cell(FILE *f, int w, double x, const char *fmt, bool absent)
 		snprintf(b, sizeof(b), "n/a");
 	else if (isnan(x))
 		snprintf(b, sizeof(b), "-");
+	else if (!fmt)
+		fl_rp_usd(x, b, sizeof(b));
 	else
 		snprintf(b, sizeof(b), fmt, x);
-	fprintf(f, " %*s", w, b);
-}
-
-static void cell_usd(FILE *f, int w, double x, bool absent)
-{
-	char b[32];
-
-	if (absent)
-		snprintf(b, sizeof(b), "n/a");
-	else if (isnan(x))
-		snprintf(b, sizeof(b), "-");
-	else
-		fl_rp_usd(x, b, sizeof(b));
 	fprintf(f, " %*s", w, b);
 }
 
@@ -497,12 +488,12 @@ static void section_windows(const struct fl_report *r, FILE *f)
 		fprintf(f, "   %-12s %7s", lbl, hm(market_at(r, t0) / 1000, a, sizeof(a)));
 		cell(f, 9, first_sig(r, FL_RP_SPOT, t0, t1, true), "%.0f", !mk);
 		cell(f, 7, ext(r, FL_RP_SPREAD, true, t0, t1).v, "%.1f", !mk);
-		cell_usd(f, 9, ext(r, FL_RP_DEPTH, false, t0, t1).v, !mk);
+		cell(f, 9, ext(r, FL_RP_DEPTH, false, t0, t1).v, NULL, !mk);
 		cell(f, 6, gauge_max(r, slip, t0, t1), "%.1f", slip < 0);
 		cell(f, 6, fabs(basl.v) > fabs(bas.v) ? basl.v : bas.v, "%.1f", !mk);
 		cell(f, 6, ext(r, FL_RP_IV, true, t0, t1).v, "%.2f", !mk);
-		cell_usd(f, 10, ext(r, FL_RP_LIQ_QUEUE, true, t0, t1).v, !mk);
-		cell_usd(f, 9, ext(r, FL_RP_LIQ_RATE, true, t0, t1).v, !mk);
+		cell(f, 10, ext(r, FL_RP_LIQ_QUEUE, true, t0, t1).v, NULL, !mk);
+		cell(f, 9, ext(r, FL_RP_LIQ_RATE, true, t0, t1).v, NULL, !mk);
 		fputc('\n', f);
 	}
 	fprintf(f, "   routing, settlement, platform\n   %-12s %6s %7s %7s %6s %7s %7s %8s "

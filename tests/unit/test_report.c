@@ -13,6 +13,8 @@
  *    the program's records, a timeline without a start record;
  *  - the text view names each budget and the verdict; the HTML view
  *    escapes a mark's text;
+ *  - a probe at t_ms 1e15 (the fuzzer's find) is judged in no time: the
+ *    stability and peak loops jump over empty windows;
  *  - the table's window width and the dollar format.
  */
 #include <errno.h>
@@ -184,6 +186,24 @@ static void test_no_budgets(void **state)
 	fl_report__free(r);
 }
 
+static void test_far_time(void **state)
+{
+	struct fl_report *r = load(START
+		"{\"type\":\"budgets\",\"limits\":{\"time_to_stable_s\":10},"
+		"\"shock_ms\":[1000,2000]}\n"
+		"{\"type\":\"probe\",\"t_ms\":0,\"name\":\"a\",\"ok\":true,\"latency_ms\":1}\n"
+		"{\"type\":\"probe\",\"t_ms\":500,\"name\":\"a\",\"ok\":true,\"latency_ms\":1}\n"
+		"{\"type\":\"probe\",\"t_ms\":3000,\"name\":\"a\",\"ok\":true,\"latency_ms\":900}\n"
+		"{\"type\":\"probe\",\"t_ms\":1e15,\"name\":\"a\",\"ok\":true,\"latency_ms\":1}\n"
+		"{\"type\":\"probe\",\"t_ms\":1e300,\"name\":\"a\",\"ok\":true,\"latency_ms\":1}\n");
+
+	(void)state;
+	assert_true(r->vd.tts_never);
+	assert_true(r->vd.v[0].broken);
+	assert_true(fabs(r->vd.probe[0].peak_p99 - 900) < 1e-9);
+	fl_report__free(r);
+}
+
 static void test_helpers(void **state)
 {
 	char b[32];
@@ -212,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts_and_marks),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_no_budgets),
+		cmocka_unit_test(test_far_time),
 		cmocka_unit_test(test_helpers),
 	};
 
