@@ -22,7 +22,7 @@ profile "$T/w.json" <<JSON
 JSON
 bg_fl "$FL" run -p "$T/w.json" -o "$T/w.jsonl" -- "$SC" loop "$T/data/f" >"$T/w.out" 2>"$T/w.err"
 fl=$!
-wait_until 20 grep -q '"type":"fault"' "$T/w.jsonl" || fail "the 2nd write's delay never began"
+wait_until 20 grep -qs '"type":"fault"' "$T/w.jsonl" || fail "the 2nd write's delay never began"
 sut=$(child_of "$fl")
 [ -n "$sut" ] || fail "no target process"
 _pids+=("$sut")

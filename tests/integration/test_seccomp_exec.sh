@@ -71,7 +71,7 @@ DR=$!
 wait_until 20 grep -q "serving the service of" "$T/k.err" || fail "the drill did not attach"
 ms_curl >"$T/k.curl" &
 CU=$!
-wait_until 20 grep -q '"type":"fault"' "$T/k.jsonl" || fail "the 8 s delay never began"
+wait_until 20 grep -qs '"type":"fault"' "$T/k.jsonl" || fail "the 8 s delay never began"
 t0=$(now_ms)
 kill -9 "$DR"
 wait "$CU"

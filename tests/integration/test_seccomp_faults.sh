@@ -164,7 +164,7 @@ profile "$T/ab.json" <<JSON
 JSON
 bg "$FL" run --ctl "$T/ab.ctl" -p "$T/ab.json" -o "$T/ab.jsonl" --ticks-every 50 -- "$SC" threads "$P" 1 >"$T/ab.out"
 AB=$!
-wait_until 20 grep -q '"type":"fault"' "$T/ab.jsonl" || fail "the recv timeout never began"
+wait_until 20 grep -qs '"type":"fault"' "$T/ab.jsonl" || fail "the recv timeout never began"
 t0=$(now_ms)
 "$FL" abort --ctl "$T/ab.ctl"
 wait "$AB"
