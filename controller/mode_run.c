@@ -140,6 +140,15 @@ int fl_layer_attach_exec(struct fl_layer *ly, const char *ctl, const struct fl_c
 		for (int k = 0; k < n; k++)
 			fprintf(stderr, "faultline: seccomp: serving the service of %s\n",
 				ly->att[k].path);
+	/* for the start record: which services this drill serves */
+	{
+		size_t o = (size_t)snprintf(ly->why, sizeof(ly->why),
+					    "the seccomp supervisor for %d service%s started by "
+					    "faultline exec:", n, n > 1 ? "s" : "");
+		for (int k = 0; k < n && o < sizeof(ly->why); k++)
+			o += (size_t)snprintf(ly->why + o, sizeof(ly->why) - o, " %s",
+					      ly->att[k].path);
+	}
 	return 0;
 refuse:
 	for (int k = 0; k < n; k++) { /* each keeper passes everything again */

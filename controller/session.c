@@ -491,8 +491,9 @@ static void write_start(struct sess *s)
 		.pid = s->pid,
 		.epoch_real_ns = s->h.ctl->hdr.epoch_real_ns,
 		.speed = s->o->speed,
-		.layer = is_run(s) ? fl_mode_name(s->layer.mode) : NULL,
-		.layer_reason = is_run(s) ? s->layer.why : NULL,
+		.layer = is_run(s) ? fl_mode_name(s->layer.mode) :
+			 s->layer.natt ? "seccomp" : NULL,
+		.layer_reason = is_run(s) || s->layer.natt ? s->layer.why : NULL,
 		.pin = s->o->pin,
 		.pin_force = s->o->pin_force,
 		.pin_forced = s->pin_forced,

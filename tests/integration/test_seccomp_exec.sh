@@ -57,6 +57,7 @@ rm -f "$CTL.2.sc.$EX"
 
 stop_fl "$DR" || true
 eq "$(jcount "$T/d.jsonl" 'r["type"]=="fault" and r["op"]=="send" and r["fault"]=="delay" and r["value_ms"]==700')" 1 "the drill's fault record"
+eq "$(jcount "$T/d.jsonl" 'r["type"]=="start" and r["layer"]=="seccomp" and "started by faultline exec" in r["layer_reason"]')" 1 "the drill's start record names the exec'd service"
 read -r body ms < <(ms_curl)
 eq "$body" hello "body after the drill"
 le "$ms" 600 "untouched again after the drill (no 700 ms delay)"
