@@ -55,7 +55,7 @@ static const char usage_text[] =
 	"        a `faultline drill --ctl PATH` attaches; exit with CMD's status\n"
 	"  abort --ctl PATH      stop every fault of the drill at PATH now\n"
 	"  mark --ctl PATH TEXT  record an operator action in the running drill\n"
-	"  report TIMELINE [-o report.html]\n"
+	"  report TIMELINE [-o report.html] [-q]\n"
 	"        what happened, budgets and time to stability; -o: one HTML file\n"
 	"  validate FILE...      check profiles and scenarios; print every error\n"
 	"  model -s SCENARIO [--seed N] [--format csv|jsonl] [--ticks-every MS]\n"
