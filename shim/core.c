@@ -669,6 +669,29 @@ bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v)
 	return true;
 }
 
+bool fl__made_first(struct fl_call *k, unsigned t, int64_t *r)
+{
+	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);
+	uint64_t seen, nth;
+	int saved;
+
+	if (!c || t == 0 || t >= FL_MAX_TARGETS || k->op >= FL_OP__COUNT ||
+	    atomic_load_explicit(&c->hdr.state, memory_order_relaxed) != FL_STATE_ACTIVE)
+		return false;
+	seen = atomic_load_explicit(FL_CTR(c, t, k->op), memory_order_acquire);
+	if (fl__may_fire(c, t, k->op, seen + 1, fl__mono_ns))
+		return false;
+	*r = k->real(k, SIZE_MAX);
+	if (*r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return true; /* found nothing: not counted */
+	saved = errno;
+	nth = fl__count_made(c, t, k->op, seen, fl__mono_ns);
+	if (nth && FL_WATCHED(c, t, k->op))
+		fl__passed_at(c, t, k->op, nth);
+	errno = saved;
+	return true;
+}
+
 bool fl__hides_apply(int64_t now)
 {
 	struct fl_ctl *c = atomic_load_explicit(&fl__ctl, memory_order_acquire);

@@ -208,8 +208,13 @@ static ssize_t sock_io(struct fl_io *io, unsigned t)
 
 	if (sock_pending(io, dir, k.op, mf, &r))
 		return r;
-	if (dir == FL_DIR_IN && fl__nonblock(io->fd, mf) && nothing_to_read(io->fd))
-		return fl__io_real(io, SIZE_MAX); /* not counted: timing would be */
+	if (dir == FL_DIR_IN && fl__nonblock(io->fd, mf)) {
+		int64_t m;
+		if (fl__made_first(&k, t, &m))
+			return m; /* no rule could fire: made, counted if it found data */
+		if (nothing_to_read(io->fd))
+			return fl__io_real(io, SIZE_MAX); /* not counted: timing would be */
+	}
 	fl__decide(t, k.op, &v);
 	return fl__act(&k, &v);
 }

@@ -249,8 +249,12 @@ static int accept_slow(int fd, struct sockaddr *sa, socklen_t *l, int flags)
 		return (int)accept_call(&k, SIZE_MAX);
 	if (accept_pending(&k, &r))
 		return (int)r;
-	if (fl__nonblock(fd, 0) && nothing_to_accept(fd))
-		return (int)accept_call(&k, SIZE_MAX); /* EAGAIN, not counted */
+	if (fl__nonblock(fd, 0)) {
+		if (fl__made_first(&k, t, &r))
+			return (int)r; /* no rule could fire: made, counted if one came */
+		if (nothing_to_accept(fd))
+			return (int)accept_call(&k, SIZE_MAX); /* EAGAIN, not counted */
+	}
 	fl__decide(t, FL_OP_ACCEPT, &v);
 	return (int)fl__act(&k, &v);
 }

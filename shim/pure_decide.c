@@ -186,6 +186,49 @@ static bool decide(struct fl_ctl *c, unsigned target, unsigned op, struct clk *k
 	return false;
 }
 
+/* Could a rule of (target, op) fire for call nth (no side effect)? */
+bool fl__may_fire(const struct fl_ctl *c, unsigned target, unsigned op, uint64_t nth,
+		  int64_t (*now)(void))
+{
+	struct clk k = {0, now, false};
+	unsigned head;
+
+	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
+		return false;
+	head = c->hdr.rule_head[target][op];
+	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
+		unsigned ri = head - 1;
+		double scale;
+
+		if (ri >= FL_MAX_RULES)
+			break;
+		if (rule_fires(c, &c->rules[ri], ri, nth, &k, &scale))
+			return true;
+		head = c->rules[ri].next;
+	}
+	return false;
+}
+
+uint64_t fl__count_made(struct fl_ctl *c, unsigned target, unsigned op, uint64_t seen,
+			int64_t (*now)(void))
+{
+	_Atomic uint64_t *ctr;
+
+	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
+		return 0;
+	ctr = FL_CTR(c, target, op);
+	/* bounded: the counters are in the area the program can write */
+	for (int tries = 0; tries < 64; tries++) {
+		if (atomic_compare_exchange_weak_explicit(ctr, &seen, seen + 1,
+							  memory_order_acq_rel,
+							  memory_order_relaxed))
+			return seen + 1;
+		if (fl__may_fire(c, target, op, seen + 1, now))
+			return 0; /* the next number fires: it goes to the next call */
+	}
+	return 0;
+}
+
 bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
 		   int64_t now_mono, struct fl_verdict *v)
 {

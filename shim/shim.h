@@ -222,6 +222,16 @@ bool fl__decide_at(struct fl_ctl *c, unsigned target, unsigned op,
  * (a window) or fires: a call that matches no rule reads no clock. */
 bool fl__decide_lazy(struct fl_ctl *c, unsigned target, unsigned op,
 		     int64_t (*now)(void), struct fl_verdict *v);
+/* Could a rule of (target, op) fire for call number nth? Pure: nothing
+ * counted, the clock read through now() only for a window. */
+bool fl__may_fire(const struct fl_ctl *c, unsigned target, unsigned op, uint64_t nth,
+		  int64_t (*now)(void));
+/* Count a call already made, which found the counter at `seen` before it
+ * was made and no rule firing for seen + 1: its nth, or 0 when other calls
+ * took that number meanwhile and the next one would fire (that number is
+ * left to the next call, which is decided before it is made). */
+uint64_t fl__count_made(struct fl_ctl *c, unsigned target, unsigned op, uint64_t seen,
+			int64_t (*now)(void));
 /* fl__decide_at with the attached block and the current time. */
 bool fl__decide(unsigned target, unsigned op, struct fl_verdict *v);
 
@@ -278,6 +288,11 @@ int fl__intr_class(unsigned op, bool sock, int64_t timeo_ns, bool before);
 /* A handled signal interrupted a wait of class intr whose handler has (or
  * lacks) SA_RESTART: EINTR, or 0 when the wait goes on. */
 int fl__intr_errno(int intr, bool sa_restart);
+/* A non-blocking receive or accept on target t, when no rule can fire for
+ * its number: made at once (*r) and counted only if it found something, so
+ * nth does not depend on how often the program polls and the shim asks the
+ * kernel nothing of its own. False: the call must be decided first. */
+bool fl__made_first(struct fl_call *k, unsigned t, int64_t *r);
 /* The act table row of op (FL_OP_ACTS); NULL when op is out of range. */
 const struct fl_op_act *fl__op_act(unsigned op);
 

@@ -235,6 +235,62 @@ static void test_journal_full_drops(void **state)
 	assert_int_equal(ctl->journal.slot[5].nth, 7);
 }
 
+static int64_t now_fn(void)
+{
+	return NOW;
+}
+
+/* A non-blocking receive made before it is counted: fl__may_fire agrees
+ * with fl__decide_at call by call, and counting after the call gives the
+ * same nth as counting before it. */
+static void test_may_fire_and_count_made(void **state)
+{
+	struct fl_verdict v;
+	add_rule((struct fl_rule){.target = 1, .op = FL_OP_RECV, .fault = FL_FAULT_ERROR,
+				  .err = ECONNRESET, .flags = FL_RF_NTH, .nth_lo = 3,
+				  .nth_hi = 3});
+	add_rule((struct fl_rule){.target = 1, .op = FL_OP_RECV, .fault = FL_FAULT_DELAY,
+				  .ns = 1000, .flags = FL_RF_PROB,
+				  .prob_thresh = (uint64_t)(0.3 * 18446744073709551616.0)});
+	for (uint64_t n = 1; n <= 200; n++) {
+		uint64_t seen = ctl->counters[1][FL_OP_RECV];
+		bool may = fl__may_fire(ctl, 1, FL_OP_RECV, seen + 1, now_fn);
+		assert_int_equal(ctl->counters[1][FL_OP_RECV], seen); /* nothing counted */
+		if (may) {
+			assert_true(fl__decide_at(ctl, 1, FL_OP_RECV, NOW, &v));
+			assert_int_equal(v.nth, n);
+		} else {
+			assert_int_equal(fl__count_made(ctl, 1, FL_OP_RECV, seen, now_fn), n);
+			/* what deciding that number would have said */
+			ctl->counters[1][FL_OP_RECV] = seen;
+			assert_false(fl__decide_at(ctl, 1, FL_OP_RECV, NOW, &v));
+		}
+	}
+	assert_true(fl__may_fire(ctl, 1, FL_OP_RECV, 3, now_fn));
+	assert_false(fl__may_fire(ctl, 2, FL_OP_RECV, 3, now_fn)); /* no rule there */
+	assert_false(fl__may_fire(ctl, FL_MAX_TARGETS, FL_OP_RECV, 3, now_fn));
+}
+
+/* Another call took the number meanwhile: the next free number is counted
+ * unless it would fire; then the call is left uncounted and that number
+ * goes to the next call, which is decided before it is made. */
+static void test_count_made_race(void **state)
+{
+	struct fl_verdict v;
+	add_rule((struct fl_rule){.target = 1, .op = FL_OP_RECV, .fault = FL_FAULT_ERROR,
+				  .err = ECONNRESET, .flags = FL_RF_NTH, .nth_lo = 5,
+				  .nth_hi = 5});
+	ctl->counters[1][FL_OP_RECV] = 2; /* we saw 1, another call made it 2 */
+	assert_int_equal(fl__count_made(ctl, 1, FL_OP_RECV, 1, now_fn), 3);
+	assert_int_equal(ctl->counters[1][FL_OP_RECV], 3);
+	ctl->counters[1][FL_OP_RECV] = 4; /* we saw 3; 5 would fire */
+	assert_int_equal(fl__count_made(ctl, 1, FL_OP_RECV, 3, now_fn), 0);
+	assert_int_equal(ctl->counters[1][FL_OP_RECV], 4);
+	assert_true(fl__decide_at(ctl, 1, FL_OP_RECV, NOW, &v)); /* the next call gets it */
+	assert_int_equal(v.nth, 5);
+	assert_int_equal(fl__count_made(ctl, FL_MAX_TARGETS, FL_OP_RECV, 0, now_fn), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 int main(void)
 {
@@ -244,6 +300,7 @@ int main(void)
 		T(test_dead_controller_passes), T(test_intensity_scales_delay),
 		T(test_jitter_bounded_and_repeatable), T(test_match_sockaddr),
 		T(test_match_unix_and_path), T(test_glob), T(test_journal_full_drops),
+		T(test_may_fire_and_count_made), T(test_count_made_race),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
