@@ -133,11 +133,33 @@ static void fill_verdict(const struct fl_rule *r, unsigned ri, double scale,
 	}
 }
 
+/* The first rule of (target, op) whose `when` holds for call nth, or -1;
+ * *scale_ns as rule_fires gives it. Nothing counted. */
+static int first_firing(const struct fl_ctl *c, unsigned target, unsigned op, uint64_t nth,
+			struct clk *k, double *scale_ns)
+{
+	unsigned head = c->hdr.rule_head[target][op];
+
+	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
+		unsigned ri = head - 1;
+
+		if (ri >= FL_MAX_RULES)
+			break;
+		if (rule_fires(c, &c->rules[ri], ri, nth, k, scale_ns))
+			return (int)ri;
+		head = c->rules[ri].next;
+	}
+	return -1;
+}
+
 static bool decide(struct fl_ctl *c, unsigned target, unsigned op, struct clk *k,
 		   struct fl_verdict *v)
 {
+	const struct fl_rule *r;
 	uint64_t nth;
-	unsigned head;
+	int64_t now;
+	double scale;
+	int ri, why;
 
 	v->fault = FL_FAULT_NONE;
 	v->journaled = false;
@@ -152,38 +174,28 @@ static bool decide(struct fl_ctl *c, unsigned target, unsigned op, struct clk *k
 	v->op = (uint8_t)op;
 	nth = atomic_fetch_add_explicit(FL_CTR(c, target, op), 1, memory_order_acq_rel) + 1;
 	v->nth = nth; /* counted even when the drill is over: it still happens */
-	head = c->hdr.rule_head[target][op];
-	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
-		unsigned ri = head - 1;
-		const struct fl_rule *r;
-		double scale;
-
-		if (ri >= FL_MAX_RULES)
-			break;
-		r = &c->rules[ri];
-		if (rule_fires(c, r, ri, nth, k, &scale)) {
-			int64_t now = clk_now(k);
-			if (!fl__live(c, now)) {
-				v->t_run = -1; /* fired, but the drill is not live */
-				return false; /* aborted, over, or the controller is dead */
-			}
-			v->t_run = now - c->hdr.epoch_mono_ns;
-			/* checked at attach, but rules may be republished
-			 * since: re-check what is about to be carried out */
-			int why = fl__rule_act_check(r, op);
-			if (why) {
-				v->refused = (uint8_t)why;
-				v->rule = (int16_t)ri;
-				return false;
-			}
-			v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
-			fill_verdict(r, ri, scale, v);
-			atomic_fetch_add_explicit(FL_HITS(c, ri), 1, memory_order_relaxed);
-			return true;
-		}
-		head = r->next;
+	ri = first_firing(c, target, op, nth, k, &scale);
+	if (ri < 0)
+		return false;
+	r = &c->rules[ri];
+	now = clk_now(k);
+	if (!fl__live(c, now)) {
+		v->t_run = -1; /* fired, but the drill is not live */
+		return false;  /* aborted, over, or the controller is dead */
 	}
-	return false;
+	v->t_run = now - c->hdr.epoch_mono_ns;
+	/* checked at attach, but rules may be republished since: re-check
+	 * what is about to be carried out */
+	why = fl__rule_act_check(r, op);
+	if (why) {
+		v->refused = (uint8_t)why;
+		v->rule = (int16_t)ri;
+		return false;
+	}
+	v->tick = atomic_load_explicit(&c->hdr.tick, memory_order_acquire);
+	fill_verdict(r, (unsigned)ri, scale, v);
+	atomic_fetch_add_explicit(FL_HITS(c, ri), 1, memory_order_relaxed);
+	return true;
 }
 
 /* Could a rule of (target, op) fire for call nth (no side effect)? */
@@ -191,22 +203,11 @@ bool fl__may_fire(const struct fl_ctl *c, unsigned target, unsigned op, uint64_t
 		  int64_t (*now)(void))
 {
 	struct clk k = {0, now, false};
-	unsigned head;
+	double scale;
 
 	if (target == 0 || target >= FL_MAX_TARGETS || op >= FL_OP__COUNT)
 		return false;
-	head = c->hdr.rule_head[target][op];
-	for (unsigned n = 0; head && n < FL_MAX_RULES; n++) {
-		unsigned ri = head - 1;
-		double scale;
-
-		if (ri >= FL_MAX_RULES)
-			break;
-		if (rule_fires(c, &c->rules[ri], ri, nth, &k, &scale))
-			return true;
-		head = c->rules[ri].next;
-	}
-	return false;
+	return first_firing(c, target, op, nth, &k, &scale) >= 0;
 }
 
 uint64_t fl__count_made(struct fl_ctl *c, unsigned target, unsigned op, uint64_t seen,
