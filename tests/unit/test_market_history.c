@@ -99,6 +99,10 @@ static double median_of(const struct mkt_stats *st, size_t off)
  * figure minus the control's; a control that falls as far as the event says
  * the ladder was supercritical anyway (documented in the scenario). Asserted:
  * the control's median drawdown stays at or below `max_dd`. */
+/* the control's median drawdown as control() measured it (reused by
+ * control_law when the history case ran first) */
+static struct { const char *rel; double dd; } measured[2];
+
 static void control(const char *rel, const struct mkt_params *p, uint64_t seed,
 		    const struct mkt_stats *ev, double max_dd)
 {
@@ -116,6 +120,12 @@ static void control(const char *rel, const struct mkt_params *p, uint64_t seed,
 	print_message("  control without the trigger: drawdown %.1f %% (event %.1f %%), liquidated $%.3g B (event $%.3g B)\n",
 		      100 * median_of(st, S(max_drawdown)), 100 * median_of(ev, S(max_drawdown)),
 		      median_of(st, S(liq_total_usd)) / 1e9, median_of(ev, S(liq_total_usd)) / 1e9);
+	for (int i = 0; i < 2; i++)
+		if (!measured[i].rel || !strcmp(measured[i].rel, rel)) {
+			measured[i].rel = rel;
+			measured[i].dd = median_of(st, S(max_drawdown));
+			break;
+		}
 	if (!(median_of(st, S(max_drawdown)) <= max_dd))
 		fail_msg("%s: the control without the trigger falls %.1f %% (documented at most %.1f %%)",
 			 rel, 100 * median_of(st, S(max_drawdown)), 100 * max_dd);
@@ -164,12 +174,18 @@ static void control_law(const char *rel, double *dd_law, double *dd_book)
 
 	load(rel, p, &seed);
 	run5(p, seed, false, true, true, law);
-	run5(p, seed, false, true, false, book);
+	db = NAN;
+	for (int i = 0; i < 2; i++)
+		if (measured[i].rel && !strcmp(measured[i].rel, rel))
+			db = measured[i].dd;
+	if (isnan(db)) {
+		run5(p, seed, false, true, false, book);
+		db = median_of(book, S(max_drawdown));
+	}
 	run5(p, seed, false, false, false, flat);
 	run5(p, seed, true, true, true, ev);
 	d0 = median_of(flat, S(max_drawdown));
 	dl = median_of(law, S(max_drawdown));
-	db = median_of(book, S(max_drawdown));
 	ll = median_of(law, S(liq_total_usd));
 	le = median_of(ev, S(liq_total_usd));
 	print_message("%s control: drawdown %.1f %% without the ladder, %.1f %% with it and the volume law, %.1f %% with the book's kept gap; liquidated $%.3g B (triggered, volume law: $%.3g B, %.0f %%); triggered drawdown with the law %.1f %%\n",
