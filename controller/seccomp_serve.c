@@ -31,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -52,6 +53,7 @@
 
 #define IO_CAP (1u << 20) /* most bytes a fault moves for the program */
 #define SOCK_CACHE 1024   /* socket inode -> class, open addressing */
+#define PIDFD_CACHE 64    /* tid -> pidfd, direct-mapped */
 
 struct pend;
 
@@ -70,6 +72,10 @@ struct fl_sup {
 	uint16_t freel[FL_SC_INFLIGHT];
 	struct pend *pending;
 	struct { uint64_t ino; uint8_t cls; } cache[SOCK_CACHE];
+	/* pidfds kept: opening one costs as much as the rest of a
+	 * classification. A pidfd names one task (struct pid), never a reused
+	 * tid: a dead one fails pidfd_getfd with ESRCH and is opened anew. */
+	struct { pid_t tid; int pfd; } pidfds[PIDFD_CACHE];
 	struct fl_sup_stats st;
 };
 
@@ -150,21 +156,44 @@ static pid_t tgid_of(pid_t tid)
 	return t ? (pid_t)atoi(t + 6) : tid;
 }
 
-/* A duplicate of the target's fd (pidfd_getfd), or -errno. */
-static int dup_fd(pid_t tid, int fd)
+static int pidfd_open_tid(pid_t tid)
 {
-	int pfd = (int)syscall(SYS_pidfd_open, tid, 0), r;
+	int pfd = (int)syscall(SYS_pidfd_open, tid, 0);
 
 	if (pfd < 0)
 		pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 	if (pfd < 0)
 		pfd = (int)syscall(SYS_pidfd_open, tgid_of(tid), 0);
-	if (pfd < 0)
-		return -errno;
-	r = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
-	if (r < 0)
+	return pfd < 0 ? -errno : pfd;
+}
+
+/* A duplicate of the target's fd (pidfd_getfd), or -errno. */
+static int dup_fd(struct fl_sup *s, pid_t tid, int fd)
+{
+	unsigned i = (unsigned)tid % PIDFD_CACHE;
+	int r;
+
+	for (int tries = 0; tries < 2; tries++) {
+		if (s->pidfds[i].tid != tid || s->pidfds[i].pfd < 0) {
+			int pfd = pidfd_open_tid(tid);
+
+			if (pfd < 0)
+				return pfd;
+			if (s->pidfds[i].pfd >= 0)
+				close(s->pidfds[i].pfd);
+			s->pidfds[i].tid = tid;
+			s->pidfds[i].pfd = pfd;
+		}
+		r = (int)syscall(SYS_pidfd_getfd, s->pidfds[i].pfd, fd, 0);
+		if (r >= 0)
+			return r;
 		r = -errno;
-	close(pfd);
+		if (r != -ESRCH)
+			return r;
+		/* the task we kept died and its tid came back: open anew */
+		close(s->pidfds[i].pfd);
+		s->pidfds[i].pfd = -1;
+	}
 	return r;
 }
 
@@ -201,19 +230,20 @@ static unsigned cache_slot(uint64_t ino)
 	return (unsigned)((ino * 0x9e3779b97f4a7c15ull) >> 54) & (SOCK_CACHE - 1);
 }
 
-static unsigned classify_sock_ino(struct fl_sup *s, struct call *k, int fd, uint64_t ino)
+/* d: our duplicate of the target's fd, or -1 to make one if needed. */
+static unsigned classify_sock_ino(struct fl_sup *s, struct call *k, int fd, uint64_t ino,
+				  int d)
 {
 	unsigned i = cache_slot(ino), t;
-	bool final;
-	int d;
+	bool final, own = d < 0;
 
 	if (s->cache[i].ino == ino)
 		return s->cache[i].cls;
-	d = dup_fd(k->tid, fd);
-	if (d < 0)
+	if (own && (d = dup_fd(s, k->tid, fd)) < 0)
 		return 0;
 	t = sock_class(s->ctl, d, &final);
-	close(d);
+	if (own)
+		close(d);
 	if (final) {
 		s->cache[i].ino = ino;
 		s->cache[i].cls = (uint8_t)t;
@@ -228,6 +258,22 @@ static unsigned classify_fd(struct fl_sup *s, struct call *k, int fd)
 	ssize_t n;
 
 	k->sock = false;
+	if (!s->has_path) {
+		/* no path targets: what the fd is (fstat of our duplicate) is
+		 * all we need, at half a /proc readlink's cost */
+		struct stat st;
+		unsigned t = 0;
+		int d = dup_fd(s, k->tid, fd);
+
+		if (d < 0)
+			return 0;
+		if (fstat(d, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			k->sock = true;
+			t = s->has_sock ? classify_sock_ino(s, k, fd, st.st_ino, d) : 0;
+		}
+		close(d);
+		return t;
+	}
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)k->tid, fd);
 	n = readlink(link, path, sizeof(path) - 1);
 	if (n <= 0)
@@ -235,7 +281,7 @@ static unsigned classify_fd(struct fl_sup *s, struct call *k, int fd)
 	path[n] = '\0';
 	if (strncmp(path, "socket:[", 8) == 0) {
 		k->sock = true;
-		return s->has_sock ? classify_sock_ino(s, k, fd, strtoull(path + 8, NULL, 10)) : 0;
+		return s->has_sock ? classify_sock_ino(s, k, fd, strtoull(path + 8, NULL, 10), -1) : 0;
 	}
 	if (path[0] != '/' || !s->has_path)
 		return 0;
@@ -284,7 +330,7 @@ static unsigned classify_connect(struct fl_sup *s, struct call *k)
 	k->sock = true;
 	if (!s->has_sock || peek(k->tid, k->a[1], &ss, len) != (ssize_t)len)
 		return 0;
-	d = dup_fd(k->tid, (int)k->a[0]);
+	d = dup_fd(s, k->tid, (int)k->a[0]);
 	if (d < 0)
 		return 0;
 	getsockopt(d, SOL_SOCKET, SO_TYPE, &type, &ol);
@@ -720,7 +766,7 @@ static void act_read(struct pend *p, size_t want)
 {
 	int64_t r;
 
-	p->dup = dup_fd(p->k.tid, (int)p->k.a[0]);
+	p->dup = dup_fd(p->s, p->k.tid, (int)p->k.a[0]);
 	if (p->dup < 0) {
 		pend_done(p); /* CONTINUE: the fd is gone, the kernel says EBADF */
 		return;
@@ -746,7 +792,7 @@ static void act_perform(struct pend *p, size_t max, int64_t ns)
 	int64_t r;
 	int err = 0;
 
-	p->dup = dup_fd(p->k.tid, (int)p->k.a[0]);
+	p->dup = dup_fd(p->s, p->k.tid, (int)p->k.a[0]);
 	if (p->dup < 0) {
 		pend_done(p);
 		return;
@@ -802,7 +848,7 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 	s->st.faults++;
 	switch (v->fault) {
 	case FL_FAULT_ERROR:
-		if (v->op == FL_OP_FSYNC && (d = dup_fd(k->tid, (int)k->a[0])) >= 0) {
+		if (v->op == FL_OP_FSYNC && (d = dup_fd(s, k->tid, (int)k->a[0])) >= 0) {
 			fsync(d); /* an fsync error still syncs, as in the shim */
 			close(d);
 		}
@@ -811,7 +857,7 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
 		journal(s, v, pid, k->tid, FL_J_FAULT, -1, v->err, 0);
 		return;
 	case FL_FAULT_RESET:
-		if ((d = dup_fd(k->tid, (int)k->a[0])) >= 0) {
+		if ((d = dup_fd(s, k->tid, (int)k->a[0])) >= 0) {
 			reset_conn(d);
 			close(d);
 		}
@@ -871,9 +917,9 @@ static void act(struct fl_sup *s, struct call *k, struct fl_verdict *v)
  * depend on how often a program polls (Go reads every socket non-blocking
  * first, then parks in its netpoller). True only when poll(2) on our
  * duplicate says nothing at all (no data, no EOF, no error). */
-static bool nothing_yet(const struct call *k, unsigned op)
+static bool nothing_yet(struct fl_sup *s, const struct call *k, unsigned op)
 {
-	int d = dup_fd(k->tid, (int)k->a[0]), mf = 0;
+	int d = dup_fd(s, k->tid, (int)k->a[0]), mf = 0;
 	struct pollfd pf;
 	bool empty;
 
@@ -910,7 +956,7 @@ static void serve(struct fl_sup *s, const struct seccomp_notif *n)
 	s->tab->slot[k.slot].state = FL_SC_PENDING;
 	t = classify(s, &k, &op);
 	v.nth = 0;
-	if (t && k.sock && (op == FL_OP_RECV || op == FL_OP_ACCEPT) && nothing_yet(&k, op)) {
+	if (t && k.sock && (op == FL_OP_RECV || op == FL_OP_ACCEPT) && nothing_yet(s, &k, op)) {
 		/* answered EAGAIN here, not CONTINUE: data arriving between our
 		 * look and the kernel's call would make an uncounted read
 		 * succeed. The program polls again (an edge-triggered epoll gets
@@ -969,6 +1015,8 @@ int fl_sup_new(struct fl_loop *l, struct fl_ctl *c, int lfd, int tabfd,
 		close(lfd);
 		return -ENOMEM;
 	}
+	for (unsigned i = 0; i < PIDFD_CACHE; i++)
+		s->pidfds[i].pfd = -1;
 	s->loop = l;
 	s->ctl = c;
 	s->lfd = lfd;
@@ -1048,6 +1096,9 @@ void fl_sup__free(struct fl_sup *s)
 		close(s->tabfd);
 	if (s->keeper >= 0)
 		close(s->keeper); /* the keeper passes everything from now on */
+	for (unsigned i = 0; i < PIDFD_CACHE; i++)
+		if (s->pidfds[i].pfd >= 0)
+			close(s->pidfds[i].pfd);
 	free(s->req);
 	free(s);
 }
