@@ -242,48 +242,89 @@ static void pick_calls(struct fl_bpf *b, struct fl_observe *sk, bool tramp)
 	btf__free(vb);
 }
 
+/* Does this kernel load an fentry program? Two instructions on the entry
+ * point of prog (fe_connect), loaded and closed, never attached: a kernel
+ * that refuses trampolines then costs one failed load, not a skeleton's. */
+static int probe_fentry(struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	const char *fn = sec ? strchr(sec, '/') : NULL;
+	struct bpf_insn insn[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_FENTRY);
+	struct btf *vb;
+	int id, fd;
+
+	if (!fn)
+		return -EINVAL;
+	vb = btf__load_vmlinux_btf();
+	if (!vb || libbpf_get_error(vb))
+		return -ENOENT;
+	id = btf__find_by_name_kind(vb, fn + 1, BTF_KIND_FUNC);
+	btf__free(vb);
+	if (id < 0)
+		return -ENOENT;
+	o.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "fl_probe", "GPL", insn, 2, &o);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+/* Open, pick, load and attach; with tramp, a refusal leaves b->obs set so
+ * that the caller falls back. */
 static int load_observe(struct fl_bpf *b, bool tramp)
 {
 	struct fl_observe *sk = fl_observe__open();
+	int err;
 
 	if (!sk) {
 		load_why(b, "eBPF observer", -errno);
-		return -errno;
+		return -ECANCELED;
 	}
 	b->obs = sk;
+	if (tramp && (err = probe_fentry(sk->progs.fe_connect)) < 0) {
+		/* nothing loaded yet: go on with this skeleton */
+		snprintf(b->hook_why, sizeof(b->hook_why), "this kernel refuses "
+			 "fentry/fexit programs (%s)", strerror(-err));
+		tramp = false;
+	}
 	b->tramp = tramp;
 	sk->rodata->target_cgid = b->cg.id;
 	sk->rodata->nr_connect = SYS_connect;
 	pick_calls(b, sk, tramp);
-	return fl_observe__load(sk);
+	if ((err = fl_observe__load(sk)) < 0) {
+		if (!tramp)
+			load_why(b, "eBPF observer", err);
+		return err;
+	}
+	if ((err = fl_observe__attach(sk)) < 0 && !tramp)
+		snprintf(b->why, sizeof(b->why), "cannot attach the eBPF observer: %s",
+			 strerror(-err));
+	return err;
 }
 
 static int setup_observe(struct fl_bpf *b)
 {
 	int err = load_observe(b, true);
 
-	if (err < 0 && b->obs) {
+	if (err < 0 && err != -ECANCELED && b->tramp) {
 		/* No BPF trampolines here (some kernels refuse fentry/fexit
 		 * outright, EPERM before the verifier): observe through the
 		 * syscall tracepoints, and say so in the start record, since
 		 * then every process on the machine pays for it. */
-		snprintf(b->hook_why, sizeof(b->hook_why), "this kernel refuses "
-			 "fentry/fexit programs (%s)", strerror(-err));
+		snprintf(b->hook_why, sizeof(b->hook_why), "fentry/fexit programs "
+			 "did not load or attach (%s)", strerror(-err));
 		fl_observe__destroy(b->obs);
 		b->obs = NULL;
 		lastlog[0] = '\0';
 		err = load_observe(b, false);
 	}
-	if (err < 0) {
-		if (b->obs)
-			load_why(b, "eBPF observer", err);
-		return err;
-	}
-	if ((err = fl_observe__attach(b->obs)) < 0) {
-		snprintf(b->why, sizeof(b->why), "cannot attach the eBPF observer: %s",
-			 strerror(-err));
-		return err;
-	}
+	if (err < 0)
+		return err == -ECANCELED ? -ENOMEM : err;
 	b->ncpu = libbpf_num_possible_cpus();
 	if (b->ncpu <= 0)
 		return b->ncpu < 0 ? b->ncpu : -EINVAL;
