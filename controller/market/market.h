@@ -181,6 +181,9 @@ struct mkt_params {
 					     stays once the book has refilled (fair
 					     pricing: Farmer et al. 2013, 2/3) */
 	double impact_episode_s;          /* half-life of the episode memory (0: none) */
+	bool kept_volume_law;             /* the kept gap is at most the square-root
+					     law in daily volume, Y sigma_D sqrt(|Q|/V_D)
+					     (false: the refilled visible book alone) */
 	double perp_depth_ratio;          /* perp book depth / spot book depth */
 	double perp_volume_ratio;         /* perp daily volume / spot daily volume */
 	/* market makers: withdrawal from vol, inventory and one-way flow */

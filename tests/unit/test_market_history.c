@@ -99,6 +99,10 @@ static double median_of(const struct mkt_stats *st, size_t off)
  * figure minus the control's; a control that falls as far as the event says
  * the ladder was supercritical anyway (documented in the scenario). Asserted:
  * the control's median drawdown stays at or below `max_dd`. */
+/* the control's median drawdown as control() measured it (reused by
+ * control_law when the history case ran first) */
+static struct { const char *rel; double dd; } measured[2];
+
 static void control(const char *rel, const struct mkt_params *p, uint64_t seed,
 		    const struct mkt_stats *ev, double max_dd)
 {
@@ -116,10 +120,97 @@ static void control(const char *rel, const struct mkt_params *p, uint64_t seed,
 	print_message("  control without the trigger: drawdown %.1f %% (event %.1f %%), liquidated $%.3g B (event $%.3g B)\n",
 		      100 * median_of(st, S(max_drawdown)), 100 * median_of(ev, S(max_drawdown)),
 		      median_of(st, S(liq_total_usd)) / 1e9, median_of(ev, S(liq_total_usd)) / 1e9);
+	for (int i = 0; i < 2; i++)
+		if (!measured[i].rel || !strcmp(measured[i].rel, rel)) {
+			measured[i].rel = rel;
+			measured[i].dd = median_of(st, S(max_drawdown));
+			break;
+		}
 	if (!(median_of(st, S(max_drawdown)) <= max_dd))
 		fail_msg("%s: the control without the trigger falls %.1f %% (documented at most %.1f %%)",
 			 rel, 100 * median_of(st, S(max_drawdown)), 100 * max_dd);
 	mkt_params__free(q);
+}
+
+static void run5(const struct mkt_params *p, uint64_t seed, bool trigger, bool ladder,
+		 bool law, struct mkt_stats st[NSEEDS])
+{
+	struct mkt_params *q = mkt_params__dup(p);
+	int n = 0;
+
+	assert_non_null(q);
+	for (int i = 0; i < q->nshocks; i++)
+		if (trigger || q->shocks[i].kind == MKT_SHOCK_VENUE)
+			q->shocks[n++] = q->shocks[i];
+	q->nshocks = n;
+	q->on.ladder = ladder;
+	q->kept_volume_law = law;
+	for (int i = 0; i < NSEEDS; i++)
+		assert_int_equal(mkt_run_stats(q, seed + (uint64_t)i, &st[i]), 0);
+	mkt_params__free(q);
+}
+
+/* The drift of the control (a no-news day falling 19-21 %) is the kept
+ * impact read from the refilled visible book: a -1..-2 % dip sets off the
+ * nearest longs, the engine then works a queue of ~$1.5 B at its throughput
+ * for half an hour, and the kept gap of that sustained selling, taken from
+ * 20 M of visible bid depth, is ~10x the square-root law in daily volume
+ * (Y sigma_D sqrt(Q/V_D)). With liquidity.kept_volume_law the kept gap is
+ * capped by that law. Asserted, medians of 5 seeds, each against the same
+ * day without the ladder (the diffusion and jumps alone, measured 7.0 % /
+ * 9.3 %): with the law the ladder adds at most 5 points to the control's
+ * drawdown (measured +3.1 / +1.0), without it at least 8 (measured +14.4 /
+ * +9.5), so the law is what removes the drift; and the control liquidates
+ * at most 60 % of what the triggered day does with the law (measured 55 % /
+ * 49 %; 80 % without). Not yet small beside it: the ladder still empties
+ * ~$3 B (2021) on a no-news day through the transient gap under the engine's
+ * sustained selling; see market.calibration. */
+static void control_law(const char *rel, double *dd_law, double *dd_book)
+{
+	struct mkt_params *p = mkt_params__new();
+	struct mkt_stats law[NSEEDS], book[NSEEDS], flat[NSEEDS], ev[NSEEDS];
+	uint64_t seed;
+	double d0, dl, db, ll, le;
+
+	load(rel, p, &seed);
+	run5(p, seed, false, true, true, law);
+	db = NAN;
+	for (int i = 0; i < 2; i++)
+		if (measured[i].rel && !strcmp(measured[i].rel, rel))
+			db = measured[i].dd;
+	if (isnan(db)) {
+		run5(p, seed, false, true, false, book);
+		db = median_of(book, S(max_drawdown));
+	}
+	run5(p, seed, false, false, false, flat);
+	run5(p, seed, true, true, true, ev);
+	d0 = median_of(flat, S(max_drawdown));
+	dl = median_of(law, S(max_drawdown));
+	ll = median_of(law, S(liq_total_usd));
+	le = median_of(ev, S(liq_total_usd));
+	print_message("%s control: drawdown %.1f %% without the ladder, %.1f %% with it and the volume law, %.1f %% with the book's kept gap; liquidated $%.3g B (triggered, volume law: $%.3g B, %.0f %%); triggered drawdown with the law %.1f %%\n",
+		      rel, 100 * d0, 100 * dl, 100 * db, ll / 1e9, le / 1e9, 100 * ll / le,
+		      100 * median_of(ev, S(max_drawdown)));
+	if (!(dl - d0 <= 0.05))
+		fail_msg("%s: with the volume law the ladder adds %.1f points to the control's drawdown (stated <= 5)",
+			 rel, 100 * (dl - d0));
+	if (!(db - d0 >= 0.08))
+		fail_msg("%s: with the book's kept gap the ladder adds only %.1f points (stated >= 8)",
+			 rel, 100 * (db - d0));
+	if (!(ll <= 0.6 * le))
+		fail_msg("%s: the control liquidates %.0f %% of the triggered day (stated <= 60 %%)",
+			 rel, 100 * ll / le);
+	*dd_law = dl;
+	*dd_book = db;
+	mkt_params__free(p);
+}
+
+static void control_volume_law(void **state)
+{
+	double a, b;
+
+	control_law("scenarios/history/2020-03-12.json", &a, &b);
+	control_law("scenarios/history/2021-05-19.json", &a, &b);
 }
 
 static void check(const char *rel, const struct figure *f, int nf, double max_control_dd)
@@ -202,6 +293,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(history_2020_03_12),
 		cmocka_unit_test(history_2021_05_19),
+		cmocka_unit_test(control_volume_law),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
