@@ -12,7 +12,10 @@
  *   misc    percpu array [1] of struct flb_misc: TCP retransmits and state
  *           changes of the cgroup's sockets, io_uring submissions
  * Injector maps (inject.bpf.c):
- *   irules  array [FLB_IRULES] of struct flb_irule, written before attach
+ *   rules   rodata [FLB_IRULES] of struct flb_irule, written before load
+ *   live_prob  .bss [FLB_IRULES] of __u32: each rule's threshold now (its
+ *           probability times the market's intensity), mmaped and written
+ *           by the controller as the scenario ticks
  *   ihits   percpu array [FLB_IRULES] of __u64: faults injected per rule
  */
 #ifndef FL_BPF_SHARED_H
@@ -59,7 +62,7 @@ struct flb_misc {
 enum flb_ikind { FLB_I_NONE = 0, FLB_I_CONNECT = 1, FLB_I_DROP = 2 };
 struct flb_irule {
 	__u32 kind;     /* enum flb_ikind */
-	__u32 prob;     /* fire when bpf_get_prandom_u32() < prob; FLB_ALWAYS = always */
+	__u32 prob;     /* the rule's own threshold (live_prob starts here) */
 	__u16 family;   /* AF_INET, AF_INET6, 0 = any address */
 	__u16 port;     /* host byte order, 0 = any port */
 	__u8 proto;     /* IPPROTO_TCP or IPPROTO_UDP (drop rules) */

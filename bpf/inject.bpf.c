@@ -3,7 +3,10 @@
  * inject.bpf.c — faults for any binary in the cgroup, whatever its libc or
  * lack of one: refused connects (cgroup/connect4, connect6) and dropped
  * packets (cgroup_skb egress and ingress). The rules are in rodata, fixed
- * at load; ihits counts what each one did (fl_bpf.h).
+ * at load; ihits counts what each one did (fl_bpf.h). A rule's live
+ * threshold is in live_prob (.bss, mmaped by the controller): its
+ * probability, scaled by the market's intensity when the rule is bound to
+ * a signal in a scenario ("scale", "when_signal"), rewritten as it moves.
  *
  * A refused connect fails with the rule's errno: the program returns 0
  * (reject) after bpf_set_retval(-errno); without bpf_set_retval the kernel
@@ -31,6 +34,11 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 nrules = 0;
 const volatile struct flb_irule rules[FLB_IRULES] = {};
 
+/* fire when bpf_get_prandom_u32() < live_prob[i]; FLB_ALWAYS = always,
+ * 0 = never (intensity 0). Set before load, then written by the
+ * controller only (one aligned 32-bit store per rule: never torn). */
+__u32 live_prob[FLB_IRULES] = {};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, FLB_IRULES);
@@ -40,9 +48,13 @@ struct {
 
 static __always_inline bool fire(__u32 i)
 {
+	__u32 p;
 	__u64 *h;
 
-	if (rules[i].prob != FLB_ALWAYS && bpf_get_prandom_u32() >= rules[i].prob)
+	if (i >= FLB_IRULES)
+		return false;
+	p = *(volatile __u32 *)&live_prob[i];
+	if (p != FLB_ALWAYS && bpf_get_prandom_u32() >= p)
 		return false;
 	h = bpf_map_lookup_elem(&ihits, &i);
 	if (h)

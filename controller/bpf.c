@@ -102,6 +102,35 @@ static void put_irule(struct fl_inject *sk, unsigned k, const struct fl_profile 
 	ir.proto = t->kind == FL_TK_UDP ? 17 : 6;
 	ir.err = r->err;
 	memcpy((void *)&sk->rodata->rules[k], &ir, sizeof(ir));
+	sk->bss->live_prob[k] = ir.prob; /* until the market says otherwise */
+}
+
+/* The threshold of a rule whose own is `base` at intensity k, as the shim
+ * scales a connect error's or a drop's probability (pure_decide.c): 0 is
+ * never, 1 the rule's own. */
+static uint32_t scaled_prob(uint32_t base, double k)
+{
+	if (!(k > 0.0))
+		return 0;
+	if (k >= 1.0)
+		return base;
+	return (uint32_t)((double)base * k);
+}
+
+void fl_bpf_intensities(struct fl_bpf *b, const int *rules, const double *inten, int n)
+{
+	if (!b || !b->inj || !b->inj->bss)
+		return;
+	for (int j = 0; j < n; j++)
+		for (unsigned k = 0; k < b->nirules; k++) {
+			uint32_t v;
+
+			if (rules[j] < 0 || b->rule_of[k] != (uint32_t)rules[j])
+				continue;
+			v = scaled_prob(b->base_prob[k], inten[j]);
+			/* the programs read it with one 32-bit load */
+			__atomic_store_n(&b->inj->bss->live_prob[k], v, __ATOMIC_RELAXED);
+		}
 }
 
 static int attach_cg(struct fl_bpf *b, struct bpf_program *prog, struct bpf_link **slot)
@@ -139,6 +168,7 @@ static int setup_inject(struct fl_bpf *b)
 			return -E2BIG;
 		}
 		put_irule(sk, b->nirules, p, &p->rules[i]);
+		b->base_prob[b->nirules] = sk->bss->live_prob[b->nirules];
 		conn |= p->rules[i].op == FL_OP_CONNECT;
 		drop |= p->rules[i].op == FL_OP_PACKET;
 		b->rule_of[b->nirules++] = i;

@@ -14,6 +14,10 @@
  *   fl_bpf_poll        from the heartbeat: a "kernel" record per period
  *                      (a scenario tick, or 1 s), and the kernel rules'
  *                      counts into the block's hits (budgets, summary)
+ *   fl_bpf_intensities from the ticker's publish: a market-bound kernel
+ *                      rule's probability follows its intensity, as a
+ *                      shim rule's does (written into the injectors'
+ *                      mmaped .bss: no system call)
  *   fl_bpf_final       the last record, before the summary
  *   fl_bpf_summary_rule  the summary's per-rule "kernel" object
  *   fl_bpf_close       links, programs, maps and the cgroup released
@@ -54,6 +58,9 @@ bool fl_bpf_observing(const struct fl_bpf *b);
 void fl_bpf_start(struct fl_bpf *b, struct fl_timeline *tl);
 void fl_bpf_poll(struct fl_bpf *b, struct fl_timeline *tl, struct fl_ctl *ctl,
 		 int64_t t_ns);
+/* Intensities (0..1) of the bound rules rules[0..n): the same arrays as the
+ * ticker's scaled/inten. Rules that are not kernel rules are ignored. */
+void fl_bpf_intensities(struct fl_bpf *b, const int *rules, const double *inten, int n);
 void fl_bpf_final(struct fl_bpf *b, struct fl_timeline *tl, struct fl_ctl *ctl,
 		  int64_t t_ns);
 /* For struct fl_tl_summary's rule_extra: writes ,"kernel":{...} for rule

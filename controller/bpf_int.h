@@ -41,6 +41,7 @@ struct fl_bpf {
 	/* injector rules: irule[k] is profile rule rule_of[k] */
 	unsigned nirules;
 	uint32_t rule_of[FLB_IRULES];
+	uint32_t base_prob[FLB_IRULES]; /* the rule's own threshold (flb_irule.prob) */
 	uint64_t ihits[FLB_IRULES], ihits_prev[FLB_IRULES];
 };
 

@@ -627,7 +627,7 @@ static void stale_checks(struct rctx *x)
 /* "layer": "bpf", implied by op "packet": what the eBPF injectors can do. */
 static void kernel_checks(struct rctx *x)
 {
-	static const char *const no[] = { "nth", "window_ms", "scale", "when_signal" };
+	static const char *const no[] = { "nth", "window_ms" };
 	const char *l = get_str(x->c, x->r, x->path, "layer", false);
 	struct fl_rule *r = x->rule;
 	struct fl_jpath kp;
@@ -653,7 +653,8 @@ static void kernel_checks(struct rctx *x)
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		if (has(x->r, no[i]))
 			fl_jerr(x->c, fl_jpath_key(&kp, x->path, no[i]), "not supported "
-				"by the bpf layer (\"probability\" is)");
+				"by the bpf layer (\"probability\" is, and in a scenario "
+				"\"scale\" and \"when_signal\")");
 }
 
 static void op_rule(struct rctx *x)
@@ -900,7 +901,7 @@ static void add_params(cJSON *p, bool clock)
 
 static cJSON *op_rule_schema(bool scenario)
 {
-	static const char *const kernel_no[] = { "nth", "window_ms", "scale", "when_signal" };
+	static const char *const kernel_no[] = { "nth", "window_ms" };
 	cJSON *p, *o = fl_sch_obj(&p), *all = cJSON_AddArrayToObject(o, "allOf");
 	cJSON *k, *kp, *any, *c;
 

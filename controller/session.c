@@ -345,6 +345,7 @@ static void tick_work(struct sess *s, struct fl_loop *l)
 	if (s->ended || s->tick_over)
 		return;
 	over = fl_ticker_advance(&s->tk, run_ns(s, fl_loop_now(l)), &s->tl);
+	fl_bpf_intensities(s->bpf, s->tk.scaled, s->tk.inten, s->tk.nscaled);
 	fl_obs_tick(s->obs, run_ns(s, fl_loop_now(l)));
 	if (!over)
 		return;
@@ -562,7 +563,12 @@ static int open_bpf(struct sess *s)
 		.period_ns = per > 0 && per < 100000000 ? 100000000 : per,
 	};
 
-	return fl_bpf_open(&s->bpf, &bo);
+	int err = fl_bpf_open(&s->bpf, &bo);
+
+	/* the kernel rules start at the scenario's first intensities */
+	if (err >= 0 && s->has_tk)
+		fl_bpf_intensities(s->bpf, s->tk.scaled, s->tk.inten, s->tk.nscaled);
+	return err;
 }
 
 /* Which layer reaches CMD (mode.h); a rule it cannot serve stops here,

@@ -389,7 +389,8 @@ static void test_bpf_layer_rules(void **state)
 	    "rules[0].layer: the bpf layer does connect error and packet drop; got "
 	    "connect delay\n");
 	bad(RULE("{\"target\": \"venue\", \"op\": \"packet\", \"fault\": \"drop\", \"nth\": 2}"),
-	    "rules[0].nth: not supported by the bpf layer (\"probability\" is)\n");
+	    "rules[0].nth: not supported by the bpf layer (\"probability\" is, and in "
+	    "a scenario \"scale\" and \"when_signal\")\n");
 	bad(RULE("{\"target\": \"venue\", \"op\": \"connect\", \"fault\": \"error\", "
 		 "\"errno\": \"EPERM\", \"layer\": \"kernel\"}"),
 	    "rules[0].layer: expected \"bpf\"");
