@@ -10,7 +10,10 @@
  * process on the main pre-history scaled by beta, its own leverage mix,
  * long share and mmr) and liquidated on A by an engine of its own
  * (throughput x alt bid depth per second; no insurance fund: fills below
- * bankruptcy are socialised, not modelled).
+ * bankruptcy are socialised, not modelled). The alt engine runs on the perp
+ * venue: while it is down, nothing is executed (the queue waits), as for
+ * the main engine. With mechanisms.ladder off there are no ladders, so no
+ * alts either.
  *
  * Cross margin: a share alts.cross_frac of alt accounts also hold a main
  * position of the same side (paired at build, uniformly among the main
@@ -162,6 +165,8 @@ void mkt_alts__step(struct mkt_model *m, double dx)
 	mkt_ladder__trigger(a->lad, A);
 	budget = p->alts.throughput * 0.5 * p->alts.depth_usd * fmax(m->mm, 0.02) *
 		 (double)p->dt_ns * MKT_NS;
+	if (m->vstatus[m->perp_venue] == MKT_VENUE_DOWN)
+		budget = 0;
 	hs = 0.5e-4 * m->spread_bps;
 	I = p->feedback ? fabs(alt_gap(m, a->q - budget) - alt_gap(m, a->q)) : 0.0;
 	mkt_ladder__execute(a->lad, budget, A * exp(-0.5 * I) * (1 - hs), A * exp(0.5 * I) * (1 + hs),
