@@ -2,18 +2,25 @@
 /*
  * observe.bpf.c — the kernel's own account of one cgroup (see fl_bpf.h for
  * the maps). Every program returns at once unless the current task (or, for
- * TCP events that run in softirq, the socket) belongs to target_cgid, so
- * the rest of the machine pays one helper call and one compare.
+ * TCP events that run in softirq, the socket) belongs to target_cgid.
  *
- * Latency: sys_enter stores (nr, ts) in task-local storage, sys_exit takes
+ * Which calls: no sys_enter/sys_exit tracepoint (attaching one sets
+ * SYSCALL_WORK_SYSCALL_TRACEPOINT on every task of the machine, and every
+ * system call of every process then takes the slow entry path: ~100 ns a
+ * call here, observed or not). Instead an fentry/fexit pair (a BPF
+ * trampoline) on the entry point of each system call the profile needs
+ * (OBSERVE below; bpf.c picks them): every other call, and every other
+ * system call of the rest of the machine, runs untouched. Tasks outside the
+ * cgroup that make an observed call pay the trampoline and the compare.
+ *
+ * Latency: the entry stores (nr, ts) in task-local storage, the exit takes
  * the difference. Counts and errnos are exact; latency is sampled, one
  * call in 2^lat_shift per CPU (connects always), because reading the clock
  * is the dearest part of the program (~30 ns a read on a VM whose TSC is
- * virtualised) and the issue's budget is 150 ns a call for everything. An exit without its entry (a call skipped by seccomp,
- * which runs before the sys_enter tracepoint, or one that began before we
- * attached) is still counted, with its errno, but adds no latency: so a
- * seccomp-injected error is in the kernel's count too.
- */
+ * virtualised). A call that never reaches its entry point is not seen:
+ * one seccomp answers itself (an error the supervisor injects, like the
+ * shim's, never reaches the kernel) or an ia32 compat call.
+  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -132,33 +139,10 @@ static __always_inline void read_dst(struct pt_regs *regs, struct flb_conn_key *
 	}
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(fl_sys_enter, struct pt_regs *regs, long id)
+/* The system call's number, from the user's registers the entry point is
+ * given (a BTF pointer: a direct, CO-RE relocated load). */
+static __always_inline __u32 sys_nr(struct pt_regs *regs)
 {
-	struct start *st;
-	__u32 k = 0, *t;
-
-	if (!ours())
-		return 0;
-	if (id != nr_connect) {
-		t = bpf_map_lookup_elem(&tick, &k);
-		if (!t || ((*t)++ & ((1u << lat_shift) - 1)))
-			return 0;
-	}
-	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st)
-		return 0;
-	st->nr = (__u32)id;
-	if (id == nr_connect)
-		read_dst(regs, &st->dst);
-	st->ts = bpf_ktime_get_ns();
-	return 0;
-}
-
-static __always_inline __u32 exit_nr(struct pt_regs *regs)
-{
-	/* a BTF pointer: a direct (CO-RE relocated) load, no probe_read */
 #if defined(__TARGET_ARCH_x86)
 	return (__u32)regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)
@@ -168,19 +152,43 @@ static __always_inline __u32 exit_nr(struct pt_regs *regs)
 #endif
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(fl_sys_exit, struct pt_regs *regs, long ret)
+/* Entry: count the sample; a timed call stores (nr, ts) in task storage. */
+static __always_inline int on_enter(struct pt_regs *regs)
+{
+	struct start *st;
+	__u32 k = 0, *t;
+	__u32 nr;
+
+	if (!ours())
+		return 0;
+	nr = sys_nr(regs);
+	if (nr != nr_connect) {
+		t = bpf_map_lookup_elem(&tick, &k);
+		if (!t || ((*t)++ & ((1u << lat_shift) - 1)))
+			return 0;
+	}
+	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	st->nr = nr;
+	if (nr == nr_connect)
+		read_dst(regs, &st->dst);
+	st->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int on_exit(struct pt_regs *regs, long ret)
 {
 	struct start *st;
 	struct flb_sc *v;
 	__u64 now, lat = 0;
-
 	__u32 nr;
 	bool timed = false;
 
 	if (!ours())
 		return 0;
-	nr = exit_nr(regs);
+	nr = sys_nr(regs);
 	st = bpf_task_storage_get(&starts, bpf_get_current_task_btf(), 0, 0);
 	if (st && st->ts && st->nr == nr) {
 		now = bpf_ktime_get_ns();
@@ -231,6 +239,82 @@ int BPF_PROG(fl_sys_exit, struct pt_regs *regs, long ret)
 	}
 	return 0;
 }
+
+/*
+ * The fallback, for a kernel that refuses trampolines (bpf.c tries the
+ * pairs below first): every system call of the machine, through the
+ * sys_enter/sys_exit tracepoints. Here an exit whose entry never ran (a
+ * call seccomp answered itself, which happens before sys_enter) is counted
+ * too, with its errno.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(fl_sys_enter, struct pt_regs *regs, long id)
+{
+	return on_enter(regs);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(fl_sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_exit(regs, ret);
+}
+
+/*
+ * One fentry/fexit pair per system call the observer can see, on the
+ * call's own entry point (__x64_sys_NAME: the function the syscall table
+ * calls, with the user's registers). The loader turns autoload off for
+ * every pair the profile does not need, so an unneeded call has no
+ * trampoline at all. Program names: fe_NAME / fx_NAME (bpf.c relies on it).
+ */
+#if defined(__TARGET_ARCH_x86)
+#define SYS_FN(name) "__x64_sys_" #name
+#elif defined(__TARGET_ARCH_arm64)
+#define SYS_FN(name) "__arm64_sys_" #name
+#endif
+
+#define OBSERVE(name)							\
+SEC("fentry/" SYS_FN(name))						\
+int BPF_PROG(fe_##name, struct pt_regs *regs)				\
+{									\
+	return on_enter(regs);						\
+}									\
+SEC("fexit/" SYS_FN(name))						\
+int BPF_PROG(fx_##name, struct pt_regs *regs, long ret)		\
+{									\
+	return on_exit(regs, ret);					\
+}
+
+/* keep in step with bpf_report.c's op_calls */
+OBSERVE(connect)
+OBSERVE(io_uring_enter)
+OBSERVE(accept)
+OBSERVE(accept4)
+OBSERVE(sendto)
+OBSERVE(sendmsg)
+OBSERVE(sendmmsg)
+OBSERVE(recvfrom)
+OBSERVE(recvmsg)
+OBSERVE(recvmmsg)
+OBSERVE(read)
+OBSERVE(readv)
+OBSERVE(pread64)
+OBSERVE(preadv)
+OBSERVE(preadv2)
+OBSERVE(write)
+OBSERVE(writev)
+OBSERVE(pwrite64)
+OBSERVE(pwritev)
+OBSERVE(pwritev2)
+OBSERVE(open)
+OBSERVE(openat)
+OBSERVE(openat2)
+OBSERVE(creat)
+OBSERVE(fsync)
+OBSERVE(fdatasync)
+OBSERVE(rename)
+OBSERVE(renameat)
+OBSERVE(renameat2)
+OBSERVE(close)
 
 static __always_inline __u64 sk_cgid(const struct sock *sk)
 {

@@ -5,8 +5,12 @@
  * Invariants
  *  - A rule with FL_RF_KERNEL is never in the shim's chains (profile.c's
  *    publish skips it): exactly one layer applies it.
+ *  - The observer attaches to the system calls the run needs and no
+ *    others (pick_calls): an fentry/fexit pair per call, never the
+ *    sys_enter/sys_exit tracepoints, which would slow every system call of
+ *    every process on the machine.
  *  - Programs are attached through links whose only reference is our fd:
- *    the tp_btf observers by the skeleton, the cgroup injectors by
+ *    the fentry/fexit and tp_btf observers by the skeleton, the cgroup injectors by
  *    bpf_program__attach_cgroup (BPF_LINK_CREATE). Nothing is pinned, so
  *    nothing outlives this process.
  *  - libbpf's own messages are kept, not printed: the last warning is
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_int.h"
@@ -191,27 +196,165 @@ static int setup_inject(struct fl_bpf *b)
 	return 0;
 }
 
-static int setup_observe(struct fl_bpf *b)
+/* Is `name` one of the space-separated words of list? */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (list && *list) {
+		const char *e = strchr(list, ' ');
+		size_t len = e ? (size_t)(e - list) : strlen(list);
+
+		if (len == n && !memcmp(list, name, n))
+			return true;
+		list = e ? e + 1 : NULL;
+	}
+	return false;
+}
+
+/* The system calls the observer sees: connect and io_uring_enter always
+ * (connects per destination; io_uring's submissions, which no interposer
+ * sees); then the calls of every rule's op, and of a hold's gate
+ * (bpf_report.c's op_calls). A run without rules, which is there to be
+ * observed, sees the calls of every op. Any other system call is not
+ * observed, so costs nothing. */
+static bool observe_call(const struct fl_profile *p, const char *name)
+{
+	if (!strcmp(name, "connect") || !strcmp(name, "io_uring_enter"))
+		return true;
+	if (!p || !p->nrules)
+		return true; /* every program is one of some op's calls */
+	for (uint32_t i = 0; i < p->nrules; i++) {
+		const struct fl_rule *r = &p->rules[i];
+
+		if (r->flags & FL_RF_CLOCK)
+			continue;
+		if (in_list(fl__bpf_op_calls(r->op), name))
+			return true;
+		if (r->fault == FL_FAULT_HOLD && (r->flags & FL_RF_UNTIL) &&
+		    in_list(fl__bpf_op_calls(r->until_op), name))
+			return true;
+	}
+	return false;
+}
+
+/* Autoload only the fe_NAME/fx_NAME pairs the run needs, and of those only
+ * the ones whose entry point this kernel has (arm64 has no open, creat or
+ * rename); note which numbers are observed, for the start record. Without
+ * trampolines (tramp false): the sys_enter/sys_exit pair instead, which
+ * sees every call. */
+static void pick_calls(struct fl_bpf *b, struct fl_observe *sk, bool tramp)
+{
+	struct btf *vb = tramp ? btf__load_vmlinux_btf() : NULL;
+	struct bpf_program *prog;
+
+	memset(b->observed, 0, sizeof(b->observed));
+	if (vb && libbpf_get_error(vb))
+		vb = NULL; /* then let the load say what is missing */
+	bpf_program__set_autoload(sk->progs.fl_sys_enter, !tramp);
+	bpf_program__set_autoload(sk->progs.fl_sys_exit, !tramp);
+	bpf_object__for_each_program(prog, sk->obj) {
+		const char *pn = bpf_program__name(prog);
+		const char *sec = bpf_program__section_name(prog);
+		const char *fn = sec ? strchr(sec, '/') : NULL;
+		bool on;
+		int nr;
+
+		if (strncmp(pn, "fe_", 3) && strncmp(pn, "fx_", 3))
+			continue; /* the tcp and io_uring tracepoints: always */
+		on = tramp && observe_call(b->p, pn + 3) &&
+		     (!vb || !fn || btf__find_by_name_kind(vb, fn + 1, BTF_KIND_FUNC) >= 0);
+		bpf_program__set_autoload(prog, on);
+		nr = fl__bpf_sysnr(pn + 3);
+		if (on && pn[1] == 'x' && nr >= 0 && nr < FLB_NR_MAX)
+			b->observed[nr / 64] |= 1ull << (nr % 64);
+	}
+	btf__free(vb);
+}
+
+/* Does this kernel load an fentry program? Two instructions on the entry
+ * point of prog (fe_connect), loaded and closed, never attached: a kernel
+ * that refuses trampolines then costs one failed load, not a skeleton's. */
+static int probe_fentry(struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	const char *fn = sec ? strchr(sec, '/') : NULL;
+	struct bpf_insn insn[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_FENTRY);
+	struct btf *vb;
+	int id, fd;
+
+	if (!fn)
+		return -EINVAL;
+	vb = btf__load_vmlinux_btf();
+	if (!vb || libbpf_get_error(vb))
+		return -ENOENT;
+	id = btf__find_by_name_kind(vb, fn + 1, BTF_KIND_FUNC);
+	btf__free(vb);
+	if (id < 0)
+		return -ENOENT;
+	o.attach_btf_id = (__u32)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "fl_probe", "GPL", insn, 2, &o);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+/* Open, pick, load and attach; with tramp, a refusal leaves b->obs set so
+ * that the caller falls back. */
+static int load_observe(struct fl_bpf *b, bool tramp)
 {
 	struct fl_observe *sk = fl_observe__open();
 	int err;
 
 	if (!sk) {
 		load_why(b, "eBPF observer", -errno);
-		return -errno;
+		return -ECANCELED;
 	}
 	b->obs = sk;
+	if (tramp && (err = probe_fentry(sk->progs.fe_connect)) < 0) {
+		/* nothing loaded yet: go on with this skeleton */
+		snprintf(b->hook_why, sizeof(b->hook_why), "this kernel refuses "
+			 "fentry/fexit programs (%s)", strerror(-err));
+		tramp = false;
+	}
+	b->tramp = tramp;
 	sk->rodata->target_cgid = b->cg.id;
 	sk->rodata->nr_connect = SYS_connect;
+	pick_calls(b, sk, tramp);
 	if ((err = fl_observe__load(sk)) < 0) {
-		load_why(b, "eBPF observer", err);
+		if (!tramp)
+			load_why(b, "eBPF observer", err);
 		return err;
 	}
-	if ((err = fl_observe__attach(sk)) < 0) {
+	if ((err = fl_observe__attach(sk)) < 0 && !tramp)
 		snprintf(b->why, sizeof(b->why), "cannot attach the eBPF observer: %s",
 			 strerror(-err));
-		return err;
+	return err;
+}
+
+static int setup_observe(struct fl_bpf *b)
+{
+	int err = load_observe(b, true);
+
+	if (err < 0 && err != -ECANCELED && b->tramp) {
+		/* No BPF trampolines here (some kernels refuse fentry/fexit
+		 * outright, EPERM before the verifier): observe through the
+		 * syscall tracepoints, and say so in the start record, since
+		 * then every process on the machine pays for it. */
+		snprintf(b->hook_why, sizeof(b->hook_why), "fentry/fexit programs "
+			 "did not load or attach (%s)", strerror(-err));
+		fl_observe__destroy(b->obs);
+		b->obs = NULL;
+		lastlog[0] = '\0';
+		err = load_observe(b, false);
 	}
+	if (err < 0)
+		return err == -ECANCELED ? -ENOMEM : err;
 	b->ncpu = libbpf_num_possible_cpus();
 	if (b->ncpu <= 0)
 		return b->ncpu < 0 ? b->ncpu : -EINVAL;

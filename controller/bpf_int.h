@@ -26,6 +26,9 @@ struct fl_bpf {
 	struct fl_observe *obs;    /* NULL: observer off (why says why) */
 	struct fl_inject *inj;     /* NULL: no kernel rules */
 	char why[512];
+	bool tramp;                /* fentry/fexit pairs; false: sys_enter/sys_exit */
+	char hook_why[320];        /* why not fentry/fexit, or "" */
+	uint64_t observed[FLB_NR_MAX / 64]; /* with tramp: the calls with a pair */
 	int ncpu;
 	int64_t period_ns, last_ns;
 	bool started;
@@ -50,5 +53,7 @@ void fl__bpf_read(struct fl_bpf *b);
 /* Syscall name for nr ("?" none) and nr of a name (-1). */
 const char *fl__bpf_sysname(unsigned nr);
 int fl__bpf_sysnr(const char *name);
+/* The system calls of op, space-separated names, or NULL. */
+const char *fl__bpf_op_calls(unsigned op);
 
 #endif /* FL_BPF_INT_H */

@@ -7,7 +7,13 @@
  *   first:  "observer": true|false, "why" (when off), "cgroup", "cgroup_id",
  *           "latency_sample": S (one call in S is timed: log2_ns and
  *           mean_us are over that sample; n, errors, errno are exact),
- *           "injectors": [rule ids applied in the kernel]
+ *           "injectors": [rule ids applied in the kernel],
+ *           "hook": "fentry/fexit" (a trampoline on each observed call's
+ *           entry point) or "sys_enter/sys_exit" (the fallback where the
+ *           kernel refuses trampolines, with "hook_why"),
+ *           "syscalls_observed": [NAME] (with fentry/fexit, the only
+ *           system calls the period records' "syscalls" can list, see
+ *           bpf.c), or null (the tracepoints: every call)
  *   period: "interval_ms",
  *           "syscalls": {NAME: {"n", "errors", "mean_us", "log2_ns": {B: n},
  *                       "errno": {ENAME: n}}}   calls that ended in the
@@ -77,7 +83,10 @@ static const char *const uring_ops[] = {
 	"WRITEV_FIXED", "PIPE",
 };
 
-/* The system calls that carry each op, by name (resolved per arch). */
+/* The system calls that carry each op, by name (resolved per arch): what
+ * the summary counts for a rule, and what the observer attaches to for a
+ * profile's rules (bpf.c; observe.bpf.c has a program pair for each). A
+ * superset of seccomp.c's op_syscalls. */
 static const char *const op_calls[FL_OP__COUNT] = {
 	[FL_OP_CONNECT] = "connect",
 	[FL_OP_ACCEPT] = "accept accept4",
@@ -90,6 +99,11 @@ static const char *const op_calls[FL_OP__COUNT] = {
 	[FL_OP_RENAME] = "rename renameat renameat2",
 	[FL_OP_CLOSE] = "close",
 };
+
+const char *fl__bpf_op_calls(unsigned op)
+{
+	return op < FL_OP__COUNT ? op_calls[op] : NULL;
+}
 
 static void put_errname(FILE *f, int e)
 {
@@ -396,6 +410,25 @@ static void put_status(FILE *f, void *arg)
 		b->cg.id, 1u << FLB_LAT_SHIFT);
 	for (unsigned k = 0; k < b->nirules; k++)
 		fprintf(f, "%s%u", k ? "," : "", b->rule_of[k]);
+	fprintf(f, "],\"hook\":\"%s\"", b->tramp ? "fentry/fexit" : "sys_enter/sys_exit");
+	if (!b->tramp) {
+		/* every system call is seen, and the whole machine pays */
+		fputs(",\"hook_why\":", f);
+		fl_json_put_str(f, b->hook_why);
+		fputs(",\"syscalls_observed\":null", f);
+		return;
+	}
+	fputs(",\"syscalls_observed\":[", f);
+	for (unsigned nr = 0, n = 0; nr < FLB_NR_MAX; nr++)
+		if (b->observed[nr / 64] & (1ull << (nr % 64))) {
+			const char *name = fl__bpf_sysname(nr);
+
+			fputs(n++ ? "," : "", f);
+			if (name)
+				fprintf(f, "\"%s\"", name);
+			else
+				fprintf(f, "\"nr%u\"", nr);
+		}
 	fputc(']', f);
 }
 

@@ -199,13 +199,20 @@ double mkt_ladder__trigger(struct mkt_ladder *l, double mark)
 {
 	double units = 0;
 
+	/* a position already queued by force (cross margin) is passed over */
 	while (l->next_long < l->nlong && l->pos[l->next_long].liq >= mark) {
-		units += l->rem[l->next_long];
-		enqueue(l, l->next_long++);
+		if (l->pos[l->next_long].state == 0) {
+			units += l->rem[l->next_long];
+			enqueue(l, l->next_long);
+		}
+		l->next_long++;
 	}
 	while (l->next_short < l->n && l->pos[l->next_short].liq <= mark) {
-		units += l->rem[l->next_short];
-		enqueue(l, l->next_short++);
+		if (l->pos[l->next_short].state == 0) {
+			units += l->rem[l->next_short];
+			enqueue(l, l->next_short);
+		}
+		l->next_short++;
 	}
 	return units * mark;
 }
@@ -382,6 +389,29 @@ double mkt_ladder__funding(const struct mkt_ladder *l, double rate, double mark)
 int mkt_ladder__n(const struct mkt_ladder *l)
 {
 	return l->n;
+}
+
+int mkt_ladder__nlong(const struct mkt_ladder *l)
+{
+	return l->nlong;
+}
+
+double mkt_ladder__force(struct mkt_ladder *l, int i, double px)
+{
+	if (i < 0 || i >= l->n || l->pos[i].state != 0 || l->rem[i] <= 0)
+		return 0.0;
+	enqueue(l, i);
+	return l->rem[i] * px;
+}
+
+int mkt_ladder__queued_n(const struct mkt_ladder *l)
+{
+	return l->qtail;
+}
+
+int mkt_ladder__queued_at(const struct mkt_ladder *l, int k)
+{
+	return l->queue[k];
 }
 
 const struct mkt_pos *mkt_ladder__pos(const struct mkt_ladder *l, int i)

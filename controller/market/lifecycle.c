@@ -159,6 +159,12 @@ struct mkt_model *mkt_model__new(const struct mkt_params *p, uint64_t seed)
 	init_state(m);
 	init_book(m);
 	init_stats(m);
+	{
+		int err;
+		m->alts = mkt_alts__new(m, &err); /* after init_rates: its book decays */
+		if (err)
+			goto fail;
+	}
 	return m;
 fail:
 	mkt_model__free(m);
@@ -171,6 +177,7 @@ void mkt_model__free(struct mkt_model *m)
 		return;
 	mkt_book__free(m->book);
 	mkt_ladder__free(m->lad);
+	mkt_alts__free(m->alts);
 	free(m->liq_ring);
 	free(m->minutes);
 	mkt_params__free(m->p);

@@ -214,6 +214,16 @@ struct mkt_params {
 	double arb_capital_usd, arb_half_life_s, arb_unwind_half_life_s;
 	double basis_ma_s, impact_notional_usd;
 	double mark_band;      /* mark within index (1 +- band) (venue price bands) */
+	/* alts: an optional second, correlated asset class (positions 0: none)
+	 * whose accounts are cross-margined with main-asset accounts (alts.c) */
+	struct mkt_alts_params {
+		int positions;
+		double beta;          /* alt log move per main log move */
+		double sigma;         /* idiosyncratic vol, annualised */
+		double oi_usd, depth_usd, long_frac, mmr, throughput;
+		double lev_lo, lev_hi, lev_core_lo, lev_core_hi, lev_core_mass;
+		double cross_frac;    /* share of alt accounts holding a main position too */
+	} alts;
 	/* mechanisms, each switchable for ablation (all true by default) */
 	struct mkt_switches {
 		bool ladder;       /* leveraged positions and their liquidation */
@@ -300,6 +310,12 @@ struct mkt_stats {
 	double oi0_usd;
 	int64_t liquidated_positions;
 	int64_t ticks;
+	/* alts (0 when the scenario has none) */
+	double alt_liq_usd;       /* alt positions liquidated, USD */
+	double alt_max_drawdown;  /* of the alt index */
+	double alt_cross_main_usd;/* main positions closed with their account
+				     when its alt leg was liquidated, USD */
+	double alt_cross_alt_usd; /* alt legs closed with a liquidated main account */
 };
 void mkt_model__stats(const struct mkt_model *m, struct mkt_stats *out);
 

@@ -106,6 +106,23 @@ static const struct field f_value[] = {
 	{ "deploy_h", P(value_deploy_s), F_DBL, 1e-6, 1e6, 3600 },
 	{ "anchor_h", P(value_anchor_s), F_DBL, 1e-6, 1e6, 3600 },
 	{ 0 } };
+#define AL(f) offsetof(struct mkt_params, alts) + offsetof(struct mkt_alts_params, f)
+static const struct field f_alts[] = {
+	{ "positions", AL(positions), F_INT, 0, 10000000, 1 },
+	{ "beta", AL(beta), F_DBL, 0, 10, 1 },
+	{ "sigma", AL(sigma), F_DBL, 0, 10, 1 },
+	{ "open_interest_usd", AL(oi_usd), F_DBL, 0, BIG, 1 },
+	{ "depth_usd", AL(depth_usd), F_DBL, 1, BIG, 1 },
+	{ "long_frac", AL(long_frac), F_DBL, 0, 1, 1 },
+	{ "mmr", AL(mmr), F_DBL, 0, 0.5, 1 },
+	{ "throughput", AL(throughput), F_DBL, 1e-6, 10, 1 },
+	{ "lev_lo", AL(lev_lo), F_DBL, 1, 1000, 1 },
+	{ "lev_hi", AL(lev_hi), F_DBL, 1, 1000, 1 },
+	{ "lev_core_lo", AL(lev_core_lo), F_DBL, 1, 1000, 1 },
+	{ "lev_core_hi", AL(lev_core_hi), F_DBL, 1, 1000, 1 },
+	{ "lev_core_mass", AL(lev_core_mass), F_DBL, 0, 1, 1 },
+	{ "cross_frac", AL(cross_frac), F_DBL, 0, 1, 1 },
+	{ 0 } };
 #define SW(f) offsetof(struct mkt_params, on) + offsetof(struct mkt_switches, f)
 static const struct field f_mech[] = {
 	{ "ladder", SW(ladder), F_BOOL, 0, 0, 0 },
@@ -597,7 +614,7 @@ static void read_notes(struct fl_jctx *c, const cJSON *m, const char *path,
 int mkt_params__from_json(struct fl_jctx *c, const struct cJSON *market,
 			  const char *path, struct mkt_params *p)
 {
-	static const char *const keys[] = { "dt_ms", "duration_s", "duration_h", "feedback", "price", "jumps", "rates", "vol", "book", "book_grid", "dealers", "liquidity", "ladder", "perp", "venues", "shocks", "value", "mechanisms", "sources", "calibration", NULL };
+	static const char *const keys[] = { "dt_ms", "duration_s", "duration_h", "feedback", "price", "jumps", "rates", "vol", "book", "book_grid", "dealers", "liquidity", "ladder", "perp", "venues", "shocks", "value", "mechanisms", "alts", "sources", "calibration", NULL };
 	struct fl_jpath gp;
 	char why[256];
 	int before = c->nerr;
@@ -614,6 +631,7 @@ int mkt_params__from_json(struct fl_jctx *c, const struct cJSON *market,
 	read_group(c, market, path, "perp", f_perp, NULL, p, &gp);
 	read_group(c, market, path, "value", f_value, NULL, p, &gp);
 	read_group(c, market, path, "mechanisms", f_mech, NULL, p, &gp);
+	read_group(c, market, path, "alts", f_alts, NULL, p, &gp);
 	read_dealers(c, market, path, p);
 	read_ladder(c, market, path, p);
 	read_venues(c, market, path, p);
@@ -847,6 +865,7 @@ cJSON *mkt_params__schema(void)
 	cJSON_AddItemToObject(p, "shocks", shocks_schema());
 	add_group(p, "value", f_value);
 	add_group(p, "mechanisms", f_mech);
+	add_group(p, "alts", f_alts);
 	cJSON_AddItemToObject(p, "sources", notes_schema());
 	cJSON_AddItemToObject(p, "calibration", notes_schema());
 	return m;

@@ -30,6 +30,7 @@ enum mkt_stream {
 	MKT_ST_LIQ,    /* market-maker participation noise */
 	MKT_ST_LADDER, /* ladder construction (at __new only) */
 	MKT_ST_PERP,   /* perp idiosyncratic noise */
+	MKT_ST_ALTS,   /* alts: ladder construction, pairing, idiosyncratic noise */
 	MKT_ST__COUNT
 };
 
@@ -196,6 +197,13 @@ double mkt_ladder__oi_units(const struct mkt_ladder *l, double *long_units,
 double mkt_ladder__funding(const struct mkt_ladder *l, double rate, double mark);
 /* Test access. */
 int mkt_ladder__n(const struct mkt_ladder *l);
+int mkt_ladder__nlong(const struct mkt_ladder *l);
+/* Queue position i now (an account closed as a whole: cross margin); no-op
+ * unless it is open. Returns its notional at price px. */
+double mkt_ladder__force(struct mkt_ladder *l, int i, double px);
+/* Queue entries so far (every queued position appears once, in order). */
+int mkt_ladder__queued_n(const struct mkt_ladder *l);
+int mkt_ladder__queued_at(const struct mkt_ladder *l, int k);
 const struct mkt_pos *mkt_ladder__pos(const struct mkt_ladder *l, int i);
 
 #endif /* FL_MKT_INTERNAL_H */

@@ -312,6 +312,8 @@ void mkt_model__step(struct mkt_model *m)
 	mkt_model__perp_move(m, df);
 	mkt_model__venues(m);
 	mkt_model__liquidate(m);
+	if (m->alts)
+		mkt_alts__step(m, log(m->index / m->index_prev));
 	m->tick++;
 	mkt_model__funding(m);
 	mkt_model__liquidity(m);

@@ -73,6 +73,7 @@ struct mkt_model {
 	int64_t next_fund_ns;
 	double stress;
 	struct mkt_stats st;
+	struct mkt_alts *alts; /* NULL unless the scenario has alts (alts.c) */
 };
 
 /* impact.c: impact of flow q (USD, + buys) on leg 0 (spot) / 1 (perp) */
@@ -89,5 +90,9 @@ void mkt_model__liquidity(struct mkt_model *m);
 void mkt_model__vol_book(struct mkt_model *m);
 void mkt_model__account(struct mkt_model *m);
 double mkt_model__mark(const struct mkt_model *m);
+/* alts.c: the second asset class (NULL / no-ops when absent) */
+struct mkt_alts *mkt_alts__new(struct mkt_model *m, int *err);
+void mkt_alts__free(struct mkt_alts *a);
+void mkt_alts__step(struct mkt_model *m, double dx);
 
 #endif /* FL_MKT_MODEL_STATE_H */

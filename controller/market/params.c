@@ -77,6 +77,21 @@ static void defaults_dealers_liquidity(struct mkt_params *p)
 	p->mm_unwind_s = 1800.0;
 	p->spread_mm_exp = 1.0;
 	p->value_capital_usd = 0.0; /* no value buyers unless a scenario has them */
+	/* alts: none unless a scenario has them (alts.positions > 0). Defaults:
+	 * beta 1.5 (altcoin betas to BTC of 1.2-1.8 in 2020-2022 daily returns,
+	 * e.g. Kaiko and CoinMetrics correlation reports; an assumption), a
+	 * thinner book and a heavier leverage mix than BTC's */
+	p->alts.positions = 0;
+	p->alts.beta = 1.5;
+	p->alts.sigma = 0.4;
+	p->alts.oi_usd = 1e10;
+	p->alts.depth_usd = 2e7;
+	p->alts.long_frac = 0.75;
+	p->alts.mmr = 0.01;
+	p->alts.throughput = 0.1;
+	p->alts.lev_lo = 2, p->alts.lev_hi = 75;
+	p->alts.lev_core_lo = 5, p->alts.lev_core_hi = 20, p->alts.lev_core_mass = 0.7;
+	p->alts.cross_frac = 0.5;
 	p->value_discount = 0.10;
 	p->value_deploy_s = 3600.0;
 	p->value_anchor_s = 3 * 86400.0;
@@ -242,6 +257,14 @@ static int check_scalars(const struct mkt_params *p, char *why, size_t whylen)
 		return why_fail(why, whylen, "Hawkes branching ratio must be in [0, 1) and decay positive");
 	if (!(p->lev_lo >= 1) || p->lev_hi < p->lev_lo || p->lev_core_lo < p->lev_lo || p->lev_core_hi > p->lev_hi || p->lev_core_hi < p->lev_core_lo)
 		return why_fail(why, whylen, "leverage must be >= 1 with lo <= core_lo <= core_hi <= hi");
+	if (p->alts.positions > 0) {
+		const struct mkt_alts_params *a = &p->alts;
+		if (a->lev_hi < a->lev_lo || a->lev_core_lo < a->lev_lo ||
+		    a->lev_core_hi > a->lev_hi || a->lev_core_hi < a->lev_core_lo)
+			return why_fail(why, whylen, "alts leverage needs 1 <= lev_lo <= lev_core_lo <= lev_core_hi <= lev_hi");
+		if (a->mmr * a->lev_hi >= 1)
+			return why_fail(why, whylen, "alts.mmr x alts.lev_hi must be below 1 (liquidation above entry)");
+	}
 	if (!(p->mmr >= 0) || p->mmr * p->lev_hi >= 1)
 		return why_fail(why, whylen, "maintenance margin rate must be below 1/leverage");
 	if (p->fund_cap < p->fund_clamp || !(p->fund_interval_s > 0) || !(p->fund_stress_interval_s > 0))

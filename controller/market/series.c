@@ -139,6 +139,13 @@ static const struct metric metrics[] = {
 	{ "min_funding", "%", S(min_funding), 100 },
 	{ "min_basis_ann", "%", S(min_basis_ann), 100 },
 };
+/* printed only when the scenario has alts (the table is otherwise unchanged) */
+static const struct metric alt_metrics[] = {
+	{ "alts_liquidations", "USD", S(alt_liq_usd), 1 },
+	{ "alts_drawdown", "%", S(alt_max_drawdown), 100 },
+	{ "alts_cross_main_closed", "USD", S(alt_cross_main_usd), 1 },
+	{ "alts_cross_alt_closed", "USD", S(alt_cross_alt_usd), 1 },
+};
 
 static double field(const struct mkt_stats *s, const struct metric *k)
 {
@@ -175,6 +182,20 @@ int mkt_write_stats(const struct mkt_params *p, uint64_t seed, int nseeds, FILE 
 			med != 0 ? 100 * (hi - lo) / fabs(med) : 0.0);
 		for (int i = 0; i < nseeds; i++)
 			fprintf(out, " %.6g", field(&st[i], &metrics[k]));
+		fputc('\n', out);
+	}
+	for (size_t k = 0; p->alts.positions > 0 && k < sizeof(alt_metrics) / sizeof(alt_metrics[0]); k++) {
+		double med, lo, hi;
+		for (int i = 0; i < nseeds; i++)
+			v[i] = field(&st[i], &alt_metrics[k]);
+		qsort(v, (size_t)nseeds, sizeof(double), cmp_dbl);
+		med = nseeds % 2 ? v[nseeds / 2] : 0.5 * (v[nseeds / 2 - 1] + v[nseeds / 2]);
+		lo = v[0], hi = v[nseeds - 1];
+		fprintf(out, "%-30s %-6s %14.6g %14.6g %14.6g %7.1f%% ", alt_metrics[k].name,
+			alt_metrics[k].unit, med, lo, hi,
+			med != 0 ? 100 * (hi - lo) / fabs(med) : 0.0);
+		for (int i = 0; i < nseeds; i++)
+			fprintf(out, " %.6g", field(&st[i], &alt_metrics[k]));
 		fputc('\n', out);
 	}
 	return ferror(out) ? -EIO : 0;

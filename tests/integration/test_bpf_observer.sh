@@ -113,6 +113,33 @@ ge "$(jget "$T/enoent.jsonl" 'sum(r.get("syscalls", {}).get(n, {}).get("errno", 
 ge "$(jget "$T/uring.jsonl" 'sum(r.get("io_uring", {}).get("sqes", 0) for r in k)')" 1 "kernel: io_uring submissions"
 ge "$(jget "$T/uring.jsonl" 'sum(r.get("io_uring", {}).get("ops", {}).get("POLL_ADD", 0) for r in k)')" 1 "kernel: io_uring POLL_ADD"
 
+# 5c. only the calls the profile needs: with fentry/fexit, a profile on a
+# socket's connect puts nothing on read/write (dd's reads are not seen),
+# one on a file's read does; where the kernel refuses trampolines the
+# record says so, and why, and every call is seen.
+profile "$T/rd.json" <<JSON
+{"faultline": 1, "targets": {"f": {"path": "$T/never/*"}},
+ "rules": [{"target": "f", "op": "read", "fault": "error", "errno": "EIO"}]}
+JSON
+"$FL" run -p "$T/p.json" -o "$T/sel_sock.jsonl" -- "$BB" dd if=/dev/zero of=/dev/null bs=1 count=300 2>/dev/null
+"$FL" run -p "$T/rd.json" -o "$T/sel_rd.jsonl" -- "$BB" dd if=/dev/zero of=/dev/null bs=1 count=300 2>/dev/null
+hook=$(jget "$T/sel_sock.jsonl" 'k[0]["hook"]')
+say "observer hook: $hook ($(jget "$T/sel_sock.jsonl" 'k[0].get("hook_why", "")'))"
+if [ "$hook" = fentry/fexit ]; then
+  eq "$(jget "$T/sel_sock.jsonl" 'sorted(k[0]["syscalls_observed"])')" "['connect', 'io_uring_enter']" \
+    "connect-only profile: connect and io_uring_enter observed"
+  eq "$(ksum "$T/sel_sock.jsonl" read n)" 0 "connect-only profile: dd's reads not observed"
+  eq "$(jget "$T/sel_rd.jsonl" '"read" in k[0]["syscalls_observed"] and "fsync" not in k[0]["syscalls_observed"]')" True \
+    "read profile: read observed, fsync not"
+  ge "$(ksum "$T/sel_rd.jsonl" read n)" 300 "read profile: dd's reads observed"
+  eq "$(ksum "$T/sel_rd.jsonl" fsync n)" 0 "read profile: no fsync account"
+else
+  eq "$hook" sys_enter/sys_exit "hook: the fallback"
+  eq "$(jget "$T/sel_sock.jsonl" 'bool(k[0]["hook_why"]) and k[0]["syscalls_observed"] is None')" True \
+    "fallback: says why, every call observed"
+  ge "$(ksum "$T/sel_sock.jsonl" read n)" 300 "fallback: dd's reads seen under any profile"
+fi
+
 # 6. --no-bpf: no kernel records, no per-rule kernel account
 "$FL" run --no-bpf -p "$T/p.json" -o "$T/off.jsonl" -- true
 eq "$(jget "$T/off.jsonl" '[(r["observer"], r["why"]) for r in k]')" "[(False, '--no-bpf')]" "--no-bpf: one kernel record, saying so"
