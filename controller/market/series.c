@@ -152,12 +152,29 @@ static double field(const struct mkt_stats *s, const struct metric *k)
 	return *(const double *)((const char *)s + k->off) * k->scale;
 }
 
-/* One row per metric: median, min and max over the seeds and the seed
+/* One metric's row: median, min and max over the seeds and the seed
  * spread (max - min) / |median|; then each seed's value. */
+static void stats_row(FILE *out, const struct mkt_stats *st, int nseeds,
+		      const struct metric *m)
+{
+	double v[MAX_SEEDS], med, lo, hi;
+
+	for (int i = 0; i < nseeds; i++)
+		v[i] = field(&st[i], m);
+	qsort(v, (size_t)nseeds, sizeof(double), cmp_dbl);
+	med = nseeds % 2 ? v[nseeds / 2] : 0.5 * (v[nseeds / 2 - 1] + v[nseeds / 2]);
+	lo = v[0], hi = v[nseeds - 1];
+	fprintf(out, "%-30s %-6s %14.6g %14.6g %14.6g %7.1f%% ", m->name, m->unit, med,
+		lo, hi, med != 0 ? 100 * (hi - lo) / fabs(med) : 0.0);
+	for (int i = 0; i < nseeds; i++)
+		fprintf(out, " %.6g", field(&st[i], m));
+	fputc('\n', out);
+}
+
+/* One row per metric (stats_row); alts' rows only when the scenario has alts. */
 int mkt_write_stats(const struct mkt_params *p, uint64_t seed, int nseeds, FILE *out)
 {
 	struct mkt_stats st[MAX_SEEDS];
-	double v[MAX_SEEDS];
 	int rc;
 
 	if (!p || !out || nseeds < 1 || nseeds > MAX_SEEDS)
@@ -170,33 +187,9 @@ int mkt_write_stats(const struct mkt_params *p, uint64_t seed, int nseeds, FILE 
 		(double)p->duration_ns / 3.6e12, FL_VERSION);
 	fprintf(out, "%-30s %-6s %14s %14s %14s %8s  per seed\n", "metric", "unit",
 		"median", "min", "max", "spread");
-	for (size_t k = 0; k < sizeof(metrics) / sizeof(metrics[0]); k++) {
-		double med, lo, hi;
-		for (int i = 0; i < nseeds; i++)
-			v[i] = field(&st[i], &metrics[k]);
-		qsort(v, (size_t)nseeds, sizeof(double), cmp_dbl);
-		med = nseeds % 2 ? v[nseeds / 2] : 0.5 * (v[nseeds / 2 - 1] + v[nseeds / 2]);
-		lo = v[0], hi = v[nseeds - 1];
-		fprintf(out, "%-30s %-6s %14.6g %14.6g %14.6g %7.1f%% ", metrics[k].name,
-			metrics[k].unit, med, lo, hi,
-			med != 0 ? 100 * (hi - lo) / fabs(med) : 0.0);
-		for (int i = 0; i < nseeds; i++)
-			fprintf(out, " %.6g", field(&st[i], &metrics[k]));
-		fputc('\n', out);
-	}
-	for (size_t k = 0; p->alts.positions > 0 && k < sizeof(alt_metrics) / sizeof(alt_metrics[0]); k++) {
-		double med, lo, hi;
-		for (int i = 0; i < nseeds; i++)
-			v[i] = field(&st[i], &alt_metrics[k]);
-		qsort(v, (size_t)nseeds, sizeof(double), cmp_dbl);
-		med = nseeds % 2 ? v[nseeds / 2] : 0.5 * (v[nseeds / 2 - 1] + v[nseeds / 2]);
-		lo = v[0], hi = v[nseeds - 1];
-		fprintf(out, "%-30s %-6s %14.6g %14.6g %14.6g %7.1f%% ", alt_metrics[k].name,
-			alt_metrics[k].unit, med, lo, hi,
-			med != 0 ? 100 * (hi - lo) / fabs(med) : 0.0);
-		for (int i = 0; i < nseeds; i++)
-			fprintf(out, " %.6g", field(&st[i], &alt_metrics[k]));
-		fputc('\n', out);
-	}
+	for (size_t k = 0; k < sizeof(metrics) / sizeof(metrics[0]); k++)
+		stats_row(out, st, nseeds, &metrics[k]);
+	for (size_t k = 0; p->alts.positions > 0 && k < sizeof(alt_metrics) / sizeof(alt_metrics[0]); k++)
+		stats_row(out, st, nseeds, &alt_metrics[k]);
 	return ferror(out) ? -EIO : 0;
 }

@@ -62,3 +62,21 @@ attached() {
   bpftool cgroup tree >"$T/cgtree" 2>&1 || true
   grep -q -- "$1" "$T/cgtree"
 }
+
+# udp_serve HOST — a UDP echo server on HOST (IPv4 or IPv6), outside the
+# run's cgroup; its port in $PORT. Not in a subshell: cleanup kills what
+# _pids holds.
+udp_serve() {
+  rm -f "$T/udp.port"; mkfifo "$T/udp.port"
+  $PY -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(d, a)' "$1" >"$T/udp.port" &
+  _pids+=($!)
+  read -r -t 10 PORT <"$T/udp.port" || fail "udp echo server on $1 did not start"
+}

@@ -22,16 +22,6 @@ if ! $PY -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))
   fail "no IPv6 on loopback, even in a network namespace of our own"
 fi
 
-cat >"$T/udp_echo.py" <<'PY'
-import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 0))
-print(s.getsockname()[1], flush=True)
-while True:
-    d, a = s.recvfrom(2048)
-    s.sendto(d, a)
-PY
 cat >"$T/tcp6.py" <<'PY'
 import socket, sys, threading
 s = socket.socket(socket.AF_INET6)
@@ -115,8 +105,8 @@ eq "$got" EPERM "an IPv4 rule refuses the IPv4-mapped address"
 
 # ---- UDP drop, IPv4 and IPv6 ----
 for host in 127.0.0.1 ::1; do
-  start "$T/udp_echo.py" "$host"; UP=$PORT
-  start "$T/udp_echo.py" "$host"; UPB=$PORT
+  udp_serve "$host"; UP=$PORT
+  udp_serve "$host"; UPB=$PORT
   case $host in *:*) hp="[$host]:$UP" ;; *) hp="$host:$UP" ;; esac
   for p in 1.0 0.5; do
     profile "$T/u.json" <<JSON

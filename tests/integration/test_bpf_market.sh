@@ -21,26 +21,6 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bpf_lib.sh"
 need "$PY"
 
-cat >"$T/udp_echo.py" <<'PY'
-import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 0))
-print(s.getsockname()[1], flush=True)
-while True:
-    d, a = s.recvfrom(2048)
-    s.sendto(d, a)
-PY
-# udp_serve HOST — start the echo server outside the run's cgroup; its
-# port in $UDP_PORT (not in a subshell: cleanup kills what _pids holds)
-udp_serve() {
-  mkfifo "$T/udp.port"
-  $PY "$T/udp_echo.py" "$1" >"$T/udp.port" &
-  _pids+=($!)
-  read -r -t 10 UDP_PORT <"$T/udp.port" || fail "udp echo server on $1 did not start"
-  rm -f "$T/udp.port"
-}
-
 cat >"$T/client.py" <<'PY'
 # client.py UDPPORT TCPPORT OUT: exchanges until the market reaches 170 s
 import json, os, socket, sys, threading, time
@@ -92,7 +72,7 @@ json.dump({"changes": changes, "ex": ex}, open(out, "w"))
 PY
 
 udp_serve 127.0.0.1
-UP=$UDP_PORT
+UP=$PORT
 TP=$(free_port)
 serve web echo "$TP"
 cat >"$T/s.json" <<JSON
