@@ -71,28 +71,41 @@ static double g_of(const struct mkt_model *m, int leg, double Q)
  * market makers stay away and narrows as they return, but does not follow
  * every tick's quote flicker (which would feed realized vol back into the
  * book through the gap itself). */
-static double g_kept(const struct mkt_model *m, int leg, double Q)
+static double g_kept_book(const struct mkt_model *m, int leg, double Q)
 {
 	const struct mkt_params *p = m->p;
 	double D = (Q > 0 ? m->kask : m->kbid) * (leg ? p->perp_depth_ratio : 1.0);
 
-	double g = g_book(m, (struct imp){ D, p->depth_band / D,
-					   2 * p->impact_y * p->depth_band / sqrt(D), 0 }, Q);
-	double V, cap;
+	return g_book(m, (struct imp){ D, p->depth_band / D,
+				       2 * p->impact_y * p->depth_band / sqrt(D), 0 }, Q);
+}
 
-	if (!p->kept_volume_law || Q == 0)
+/* The refilled book's latent liquidity as the daily volume reveals it: the
+ * square-root law |I| = Y sigma_D sqrt(|Q| / V_D) (Torre 1997; Toth et al.
+ * 2011; Bouchaud et al. 2018), V_D scaled like the side's depth.
+ * Extrapolated from the visible book alone, the latent book is far thinner
+ * (20 M within 1 % is L = D / band^2 = 2e11 USD per unit log^2; 20 B a day
+ * at sigma_D 4.7 % is V / (Y sigma_D)^2 ~ 1.4e13), so sustained selling (an
+ * engine working a queue for half an hour) would keep ~10x the square-root
+ * law's move. */
+static double law_of(const struct mkt_model *m, int leg, double Q)
+{
+	const struct mkt_params *p = m->p;
+	double D = (Q > 0 ? m->kask : m->kbid) * (leg ? p->perp_depth_ratio : 1.0);
+	double V = p->daily_volume_usd * (leg ? p->perp_volume_ratio : 1.0) *
+		   (D / ((leg ? p->perp_depth_ratio : 1.0) * 0.5 * p->depth_usd));
+
+	return p->impact_y * (m->rv_liq / sqrt(365.0)) * sqrt(fabs(Q) / V);
+}
+
+/* The kept gap: the refilled book's, at most the law (kept_volume_law). */
+static double g_kept(const struct mkt_model *m, int leg, double Q)
+{
+	double g = g_kept_book(m, leg, Q), cap;
+
+	if (!m->p->kept_volume_law || Q == 0)
 		return g;
-	/* The refilled book's latent liquidity as the daily volume reveals it:
-	 * the square-root law I = Y sigma_D sqrt(Q / V_D) (Torre 1997; Toth et
-	 * al. 2011; Bouchaud et al. 2018), V_D scaled like the side's depth.
-	 * Extrapolated from the visible book alone, the latent book is far
-	 * thinner (20 M within 1 % is L = D / band^2 = 2e11 USD per unit log^2;
-	 * 20 B a day at sigma_D 4.7 % is V / (Y sigma_D)^2 ~ 1.4e13), so
-	 * sustained selling (an engine working a queue for half an hour) would
-	 * keep ~10x the square-root law's move. */
-	V = p->daily_volume_usd * (leg ? p->perp_volume_ratio : 1.0) *
-	    (D / ((leg ? p->perp_depth_ratio : 1.0) * 0.5 * p->depth_usd));
-	cap = p->impact_y * (m->rv_liq / sqrt(365.0)) * sqrt(fabs(Q) / V);
+	cap = law_of(m, leg, Q);
 	return fabs(g) > cap ? copysign(cap, Q) : g;
 }
 
@@ -101,12 +114,27 @@ static double g_kept(const struct mkt_model *m, int leg, double Q)
  * it and the gap is g(Q); as the book refills (Qf decays in minutes) the
  * gap relaxes to k g(Qe), k = impact_keep of its peak (fair pricing, Farmer
  * et al. 2013), in today's book: it deepens while the market makers are
- * away and narrows as they return, and buying back (value buyers) fills it. */
+ * away and narrows as they return, and buying back (value buyers) fills it.
+ *
+ * With kept_volume_law and law_excess_transient the law caps what stays,
+ * not the sale's own walk through the visible book: the part of the kept
+ * share beyond the law, k (|g_kept_book(Qf)| - law(Qf))+, rides on the
+ * fast memory, so it is there at the moment of the sale (the peak is the
+ * visible book's, as without the law) and refills with the book in
+ * minutes, leaving k min(g, law)(Qe). Without it the law also cuts the
+ * sale's peak to (1 - k) g + k law, a third of the book's walk. */
 static double gap_of(const struct mkt_model *m, int leg, double qf, double qe)
 {
-	double k = m->p->impact_keep;
+	const struct mkt_params *p = m->p;
+	double k = p->impact_keep, gap, ex;
 
-	return (1 - k) * g_of(m, leg, qf) + (k > 0 ? k * g_kept(m, leg, qe) : 0.0);
+	gap = (1 - k) * g_of(m, leg, qf) + (k > 0 ? k * g_kept(m, leg, qe) : 0.0);
+	if (k > 0 && p->kept_volume_law && p->law_excess_transient && qf != 0) {
+		ex = fabs(g_kept_book(m, leg, qf)) - law_of(m, leg, qf);
+		if (ex > 0)
+			gap += k * copysign(ex, qf);
+	}
+	return gap;
 }
 
 /* The flow (USD) whose transient impact would move `leg` by dlog now (0

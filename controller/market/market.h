@@ -184,6 +184,9 @@ struct mkt_params {
 	bool kept_volume_law;             /* the kept gap is at most the square-root
 					     law in daily volume, Y sigma_D sqrt(|Q|/V_D)
 					     (false: the refilled visible book alone) */
+	bool law_excess_transient;        /* with kept_volume_law: the kept share beyond
+					     the law refills with the book (transient)
+					     instead of being cut from the sale's peak */
 	double perp_depth_ratio;          /* perp book depth / spot book depth */
 	double perp_volume_ratio;         /* perp daily volume / spot daily volume */
 	/* market makers: withdrawal from vol, inventory and one-way flow */

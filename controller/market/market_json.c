@@ -91,6 +91,7 @@ static const struct field f_liquidity[] = {
 	{ "impact_keep", P(impact_keep), F_DBL, 0, 1, 1 },
 	{ "episode_half_life_h", P(impact_episode_s), F_DBL, 0, 1e6, 3600 },
 	{ "kept_volume_law", P(kept_volume_law), F_BOOL, 0, 0, 0 },
+	{ "law_excess_transient", P(law_excess_transient), F_BOOL, 0, 0, 0 },
 	{ "perp_depth_ratio", P(perp_depth_ratio), F_DBL, 1e-6, 1e6, 1 },
 	{ "perp_volume_ratio", P(perp_volume_ratio), F_DBL, 1e-6, 1e6, 1 },
 	{ "mm_withdraw_s", P(mm_withdraw_s), F_DBL, 1e-3, 1e7, 1 },

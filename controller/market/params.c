@@ -66,6 +66,10 @@ static void defaults_dealers_liquidity(struct mkt_params *p)
 	 * Waelbroeck 2015); the episode's memory fades over days (0: never) */
 	p->impact_keep = 2.0 / 3.0;
 	p->impact_episode_s = 0.0;
+	/* kept_volume_law (off) caps what stays at the square-root law; the
+	 * share beyond it refills with the book rather than being cut from a
+	 * sale's peak (impact.c, gap_of) */
+	p->law_excess_transient = true;
 	p->perp_depth_ratio = 1.0;
 	p->perp_volume_ratio = 1.0;
 	/* withdrawal fast (seconds: HFTs pull quotes, Kirilenko et al. 2017),

@@ -7,7 +7,10 @@
  *              selling spread over two days; once the book has refilled,
  *              2/3 of the fast sale's gap stays (fair pricing), the same
  *              level as the slow sale's, square root in volume; without
- *              that share almost all of it reverts;
+ *              that share almost all of it reverts; with the kept gap
+ *              capped at the square-root law (kept_volume_law) a fast
+ *              sale's peak is still the visible book's, only what stays
+ *              is capped;
  *  withdrawal  market makers pull deeper when vol is higher;
  *  engine      executed forced orders never exceed throughput x perp bid
  *              depth x dt, and a slower engine stretches the cascade;
@@ -148,6 +151,58 @@ static void mech_impact_fast_vs_slow(void **state)
 		mkt_params__free(p);
 		mkt_params__free(q);
 	}
+}
+
+/* Log move of spot at `at_s` after -$2 B sold on spot in 60 s from t = 600
+ * s, against the same seed without the flow, with the kept gap capped at
+ * the square-root law (`law`) and the share beyond it transient (`ex`). */
+static double sold_law(bool law, bool ex, double at_s)
+{
+	double x[2];
+
+	for (int k = 0; k < 2; k++) {
+		struct mkt_params *p = quiet((int64_t)at_s, 1000);
+		struct mkt_model *m;
+
+		p->on.withdrawal = false;
+		p->kept_volume_law = law;
+		p->law_excess_transient = ex;
+		if (k)
+			add_shock(p, (struct mkt_shock){ .kind = MKT_SHOCK_FLOW, .at_ns = 600 * NS,
+							 .dur_ns = 60 * NS, .size = -2e9 });
+		m = mkt_model__new(p, 1);
+		assert_non_null(m);
+		while (mkt_model__time_ns(m) < p->duration_ns)
+			mkt_model__step(m);
+		x[k] = log(m->index / p->spot0);
+		mkt_model__free(m);
+		mkt_params__free(p);
+	}
+	return x[1] - x[0];
+}
+
+/* kept_volume_law caps what stays, not the sale's walk through the book:
+ * with law_excess_transient the move at the end of a fast sale is the
+ * visible book's (as without the law) and what is left once the book has
+ * refilled is the law's share, far below the refilled visible book's; the
+ * switch changes only the transient (the same level stays either way).
+ * Without it the law cuts the sale's peak to about a third. */
+static void mech_law_caps_what_stays(void **state)
+{
+	double peak_off = sold_law(false, true, 660), peak_ex = sold_law(true, true, 660);
+	double peak_cut = sold_law(true, false, 660);
+	double kept_off = sold_law(false, true, 660 + 6 * 3600);
+	double kept_ex = sold_law(true, true, 660 + 6 * 3600);
+	double kept_cut = sold_law(true, false, 660 + 6 * 3600);
+
+	print_message("-$2 B in 60 s: at once %.3f %% (book) / %.3f %% (law, excess transient) / %.3f %% (law, excess cut); 6 h later %.3f / %.3f / %.3f %%\n",
+		      100 * peak_off, 100 * peak_ex, 100 * peak_cut, 100 * kept_off,
+		      100 * kept_ex, 100 * kept_cut);
+	assert_true(peak_off < 0 && kept_ex < 0);
+	assert_true(fabs(peak_ex / peak_off - 1) < 0.05);
+	assert_true(peak_cut / peak_off < 0.6);
+	assert_true(kept_ex / kept_off < 0.5);
+	assert_true(fabs(kept_ex / kept_cut - 1) < 0.1);
 }
 
 /* Minimum participation under a vol envelope of `factor`. */
@@ -413,6 +468,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(mech_impact_fast_vs_slow),
+		cmocka_unit_test(mech_law_caps_what_stays),
 		cmocka_unit_test(mech_withdrawal_deepens_with_vol),
 		cmocka_unit_test(mech_engine_bounds_rate),
 		cmocka_unit_test(mech_adl_waves),
