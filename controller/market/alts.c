@@ -72,6 +72,11 @@ struct mkt_alts *mkt_alts__new(struct mkt_model *m, int *err)
 	a->ap->entry_sigma = sqrt(ap->beta * ap->beta * p->entry_sigma * p->entry_sigma +
 				  ap->sigma * ap->sigma);
 	a->ap->entry_trend = ap->beta * p->entry_trend;
+	/* the window's extremes on the alt index: beta times the main log move */
+	if (p->entry_low_frac > 0)
+		a->ap->entry_low_frac = exp(ap->beta * log(p->entry_low_frac));
+	if (p->entry_high_frac > 0)
+		a->ap->entry_high_frac = exp(ap->beta * log(p->entry_high_frac));
 	a->ap->inverse_frac = 0;
 	a->lad = mkt_ladder__new(a->ap, &r, 1.0);
 	if (!a->lad)

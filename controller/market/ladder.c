@@ -61,7 +61,16 @@ static int is_long(const struct mkt_pos *q)
  * draw is replaced by another (up to ENTRY_TRIES, then a fresh position at
  * S0). Every position draws on its own: with 100,000 of them the ladder's
  * shape is the same for every seed (no shared random pre-history that
- * could leave it near-critical by accident). */
+ * could leave it near-critical by accident).
+ *
+ * The path all positions shared is known, though, at its extremes: with
+ * entry_low_frac set (the window's lowest price, a published pre-event
+ * fact, entry_low_age_s before t = 0), a long opened before the low whose
+ * liquidation price is at or above it was closed then, and is replaced by
+ * another draw; a short opened before the high (entry_high_frac) whose
+ * liquidation price is at or below it, likewise. Without them the ladder
+ * of a falling month holds longs just under spot that the month's own
+ * lows would have liquidated. */
 static double entry_of(const struct mkt_params *p, const struct mkt_rng *r,
 		       bool lng, double lf, double S0)
 {
@@ -76,6 +85,12 @@ static double entry_of(const struct mkt_params *p, const struct mkt_rng *r,
 
 		if (d2 <= 0)
 			continue; /* liquidated already */
+		if (lng && p->entry_low_frac > 0 && a > p->entry_low_age_s &&
+		    b >= log(p->entry_low_frac))
+			continue; /* closed at the window's low */
+		if (!lng && p->entry_high_frac > 0 && a > p->entry_high_age_s &&
+		    b <= log(p->entry_high_frac))
+			continue; /* closed at the window's high */
 		pc = sd > 0 ? exp(-2 * d1 * d2 / (sd * sd)) : 0.0;
 		if (mkt_u01(r, 50, t) < pc)
 			continue; /* the path crossed its liquidation on the way */

@@ -203,6 +203,12 @@ struct mkt_params {
 	double lev_lo, lev_hi, lev_core_lo, lev_core_hi, lev_core_mass;
 	double entry_window_s, entry_sigma; /* entries from a recent path */
 	double entry_trend;    /* total log change of that path over the window */
+	/* the window's actual extremes (0: none): the lowest price, as a
+	 * fraction of spot0, entry_low_age_s before t = 0, and the highest
+	 * (above 1). A long older than the low whose liquidation price is at or
+	 * above it was closed by the path every position shared (a short, the
+	 * high) */
+	double entry_low_frac, entry_low_age_s, entry_high_frac, entry_high_age_s;
 	double size_sd;
 	double throughput;     /* engine: fraction of the perp bid depth per second */
 	int max_rounds;

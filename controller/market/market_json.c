@@ -158,6 +158,10 @@ static const struct field f_entry[] = {
 	{ "window_h", P(entry_window_s), F_DBL, 0, 1e6, 3600 },
 	{ "sigma", P(entry_sigma), F_DBL, 0, 10, 1 },
 	{ "trend", P(entry_trend), F_DBL, -100, 100, 1 },
+	{ "low_frac", P(entry_low_frac), F_DBL, 0, 1, 1 },
+	{ "low_age_h", P(entry_low_age_s), F_DBL, 0, 1e6, 3600 },
+	{ "high_frac", P(entry_high_frac), F_DBL, 0, 1e6, 1 },
+	{ "high_age_h", P(entry_high_age_s), F_DBL, 0, 1e6, 3600 },
 	{ 0 } };
 static const struct field f_perp[] = {
 	{ "interest", P(fund_interest), F_DBL, -0.1, 0.1, 1 },

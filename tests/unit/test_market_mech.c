@@ -11,6 +11,8 @@
  *              capped at the square-root law (kept_volume_law) a fast
  *              sale's peak is still the visible book's, only what stays
  *              is capped;
+ *  entry       the window's low (high) removes the longs (shorts) opened
+ *              before it whose liquidation price it crossed;
  *  withdrawal  market makers pull deeper when vol is higher;
  *  engine      executed forced orders never exceed throughput x perp bid
  *              depth x dt, and a slower engine stretches the cascade;
@@ -203,6 +205,75 @@ static void mech_law_caps_what_stays(void **state)
 	assert_true(peak_cut / peak_off < 0.6);
 	assert_true(kept_ex / kept_off < 0.5);
 	assert_true(fabs(kept_ex / kept_cut - 1) < 0.1);
+}
+
+/* Long notional (units) of a ladder whose liquidation price lies within
+ * [lo, 1) of spot, and the short notional within (1, hi]; `drawn` counts
+ * only positions whose entry is not the fallback at spot (ladder.c: a
+ * position none of whose draws survives opens at S0, at t = 0). */
+static void near_spot(const struct mkt_params *p, double lo, double hi, bool drawn,
+		      double *l, double *sh)
+{
+	struct mkt_rng r[MKT_ST__COUNT];
+	struct mkt_ladder *lad;
+
+	mkt_rng_fan(42, r);
+	lad = mkt_ladder__new(p, &r[MKT_ST_LADDER], p->spot0);
+	assert_non_null(lad);
+	*l = *sh = 0;
+	for (int i = 0; i < mkt_ladder__n(lad); i++) {
+		const struct mkt_pos *q = mkt_ladder__pos(lad, i);
+		double f = q->liq / p->spot0;
+		if (drawn && q->entry == p->spot0)
+			continue;
+		if (i < mkt_ladder__nlong(lad) && f >= lo && f < 1)
+			*l += q->qty;
+		else if (i >= mkt_ladder__nlong(lad) && f > 1 && f <= hi)
+			*sh += q->qty;
+	}
+	mkt_ladder__free(lad);
+}
+
+/* The window's extremes (ladder.entry.low_frac / high_frac): a long opened
+ * before the window's low with its liquidation price above the low is gone
+ * (a short and the high, likewise). With the extremes at t = 0 (age 0: every
+ * position is older) no drawn long liquidates above the low and no drawn
+ * short below the high. On the 2021 history's entry process (a month down
+ * 23 % at 90 % vol) with the low 4 % under spot 42 h back, the longs
+ * liquidating within those 4 % thin (most of them are younger than the low:
+ * the survivors of a falling month near their liquidation price are recent
+ * entries), and the ladder beyond the low is drawn as before (within 6 %). */
+static void mech_entry_window_extremes(void **state)
+{
+	struct mkt_params *p = mkt_params__new(), *q;
+	double l0, s0, l1, s1, far0, far1, x;
+
+	assert_non_null(p);
+	p->ladder_n = 40000;
+	p->entry_window_s = 720 * 3600.0;
+	p->entry_trend = -0.26;
+	p->entry_sigma = 0.9;
+	q = mkt_params__dup(p);
+	q->entry_low_frac = 0.96, q->entry_high_frac = 1.35;
+	near_spot(p, 0.96, 1.35, true, &l0, &s0);
+	near_spot(q, 0.96, 1.35, true, &l1, &s1);
+	print_message("extremes at t = 0: drawn longs liquidating within 4 %% under spot %.4g -> %.4g units, shorts within 35 %% over %.4g -> %.4g\n",
+		      l0, l1, s0, s1);
+	assert_true(l0 > 0 && s0 > 0);
+	assert_true(l1 == 0 && s1 == 0);
+	q->entry_low_age_s = 42 * 3600.0, q->entry_high_age_s = 216 * 3600.0;
+	near_spot(p, 0.96, 1.35, false, &l0, &s0);
+	near_spot(q, 0.96, 1.35, false, &l1, &s1);
+	near_spot(p, 0.5, 1.0, false, &far0, &x);
+	near_spot(q, 0.5, 1.0, false, &far1, &x);
+	far0 -= l0, far1 -= l1;
+	print_message("low 42 h back: longs within 4 %% under spot %.4g -> %.4g (%.1f %%); high 9 days back: shorts within 35 %% over %.4g -> %.4g (%.1f %%); longs 4-50 %% under %+.1f %%\n",
+		      l0, l1, 100 * l1 / l0, s0, s1, 100 * s1 / s0, 100 * (far1 / far0 - 1));
+	assert_true(l1 / l0 < 0.9);
+	assert_true(s1 / s0 < 0.9);
+	assert_true(fabs(far1 / far0 - 1) < 0.06);
+	mkt_params__free(p);
+	mkt_params__free(q);
 }
 
 /* Minimum participation under a vol envelope of `factor`. */
@@ -469,6 +540,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(mech_impact_fast_vs_slow),
 		cmocka_unit_test(mech_law_caps_what_stays),
+		cmocka_unit_test(mech_entry_window_extremes),
 		cmocka_unit_test(mech_withdrawal_deepens_with_vol),
 		cmocka_unit_test(mech_engine_bounds_rate),
 		cmocka_unit_test(mech_adl_waves),
