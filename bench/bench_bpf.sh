@@ -20,6 +20,9 @@
 #   bystander rw/socket  dd alone while another `faultline run` with that
 #                     profile observes its own cgroup: what the rest of
 #                     the machine pays
+#   floor             dd alone while bench_tpfloor holds two empty programs
+#                     on sys_enter/sys_exit: what any observer on those
+#                     tracepoints costs on this kernel before it does anything
 # With BENCH_BPF_BEFORE=PATH (another build's faultline binary) its observer
 # runs in the same rounds too ("before" rows).
 # Cost per observed call = (observer - no-bpf) / (2 N).
@@ -33,7 +36,10 @@ OLD=${BENCH_BPF_BEFORE:-}
 ROUNDS=${BENCH_BPF_ROUNDS:-7}
 N=${BENCH_BPF_N:-1048576}
 [ "${BENCH_QUICK:-0}" = 1 ] && { ROUNDS=3; N=131072; }
-[ -x "$FL" ] || { echo "bench_bpf: $FL missing (run make)" >&2; exit 1; }
+TPF=$O/bench/bench_tpfloor
+for f in "$FL" "$TPF"; do
+  [ -x "$f" ] || { echo "bench_bpf: $f missing (run make bench)" >&2; exit 1; }
+done
 T=$(mktemp -d /tmp/flbenchbpf.XXXXXX)
 BYST=
 cleanup() { [ -n "$BYST" ] && kill "$BYST" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
@@ -73,7 +79,7 @@ bystander() {
   rm -f "$T/up" "$T/go"
 }
 
-CFGS="native nobpf_rw bpf_rw nobpf_sock bpf_sock byst_rw byst_sock"
+CFGS="native nobpf_rw bpf_rw nobpf_sock bpf_sock byst_rw byst_sock floor"
 [ -n "$OLD" ] && CFGS="$CFGS old_rw old_byst"
 declare -A R
 for cfg in $CFGS; do R[$cfg]=""; done
@@ -85,6 +91,7 @@ for r in $(seq 1 "$ROUNDS"); do
   R[bpf_sock]+=" $(dd_s "$FL" run -q --mode preload -p "$T/sock.json" --)"
   R[byst_rw]+=" $(bystander "$FL" "$T/rw.json")"
   R[byst_sock]+=" $(bystander "$FL" "$T/sock.json")"
+  R[floor]+=" $(dd_s "$TPF" --)"
   if [ -n "$OLD" ]; then
     R[old_rw]+=" $(dd_s "$OLD" run -q --mode preload -p "$T/rw.json" --)"
     R[old_byst]+=" $(bystander "$OLD" "$T/rw.json")"
@@ -122,6 +129,7 @@ rows = [
     ("byst_rw", "native, while another run observes read/write in its cgroup", "native"),
     ("old_byst", "before build: native, while another run observes its cgroup", "native"),
     ("byst_sock", "native, while another run observes connect only in its cgroup", "native"),
+    ("floor", "floor: native, two empty programs on sys_enter/sys_exit (bench_tpfloor)", "native"),
 ]
 for k, name, base in rows:
     if k not in med:
@@ -137,6 +145,11 @@ print(f"Observer cost per observed call: **{per('bpf_rw', 'nobpf_rw'):.0f} ns** 
       f"({(med['bpf_sock'] / med['nobpf_sock'] - 1) * 100:+.1f} %); a process outside the "
       f"cgroup pays {per('byst_rw', 'native'):.0f} ns per call while a read/write observer "
       f"runs, {per('byst_sock', 'native'):.0f} ns while a connect-only one runs.")
+print(f"The floor in the same rounds — two programs that do nothing, on the same tracepoints — "
+      f"costs every call on the machine **{per('floor', 'native'):.0f} ns**: of the observer's "
+      f"{per('bpf_rw', 'nobpf_rw'):.0f} ns per observed call, {per('bpf_rw', 'nobpf_rw') - per('floor', 'native'):.0f} ns "
+      f"are its programs (cgroup filter, per-CPU counters, histogram) and the rest the kernel's slow "
+      f"system call path, which no program on these tracepoints can avoid.")
 if "old_rw" in med:
     print(f"Before (same rounds): {per('old_rw', 'nobpf_rw'):.0f} ns per observed call, "
           f"{per('old_byst', 'native'):.0f} ns per call outside the cgroup.")

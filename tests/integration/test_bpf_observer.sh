@@ -99,6 +99,14 @@ eq "$(jget "$T/dd.jsonl" '(lambda S, h, n: 0.8 * n / S <= h <= 1.2 * n / S + 4)(
    sum(sum(r["syscalls"][c]["log2_ns"].values()) for r in k for c in ("read", "write") if c in r.get("syscalls", {})),
    sum(r["syscalls"].get(c, {}).get("n", 0) for r in k if "syscalls" in r for c in ("read", "write")))')" True \
   "kernel: dd's calls in the latency histogram, one in latency_sample"
+# ... at random gaps: dd alternates read and write, and a fixed one in S
+# (S even) timed only one of the two, every time
+for c in read write; do
+  eq "$(jget "$T/dd.jsonl" "(lambda S, h, n: h >= 0.5 * n / S)(k[0][\"latency_sample\"],
+     sum(sum(r[\"syscalls\"][\"$c\"][\"log2_ns\"].values()) for r in k if \"$c\" in r.get(\"syscalls\", {})),
+     sum(r[\"syscalls\"].get(\"$c\", {}).get(\"n\", 0) for r in k if \"syscalls\" in r))")" True \
+    "kernel: dd's ${c}s are timed too (a sample of each call, not of one)"
+done
 
 # 5. errors by errno: openat of a missing file, 3 times, ENOENT.
 "$FL" run -o "$T/enoent.jsonl" -- "$BB" sh -c 'for i in 1 2 3; do cat /nonexistent.$$ 2>/dev/null; done; true'

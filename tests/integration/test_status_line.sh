@@ -9,7 +9,10 @@
 #  - -q on the same tty: no status line;
 #  - stderr a file: no status line, no escape sequence at all.
 # The command is the test's own user program against a real echo server,
-# with every recv delayed 2 ms and a p99 budget of 1 ms (so it burns).
+# with every recv delayed 2 ms and a p99 budget of 1 ms (so it burns). The
+# gap's window ("during") lasts 360 market s, 0.6 s at --speed 600: more
+# than two of the line's 250 ms redraws (a bare jump's 60 s, 0.1 s of wall
+# time, could fall between two of them).
 source "$(dirname "$0")/lib.sh"
 need "$PY" "$FL" "$SHIM"
 P=$(free_port)
@@ -19,7 +22,8 @@ cat >"$T/s.json" <<JSON
  "targets": {"echo": {"tcp": "127.0.0.1:$P"}},
  "rules": [{"target": "echo", "op": "recv", "fault": "delay", "ms": 2}],
  "market": {"dt_ms": 1000, "duration_s": 7200,
-            "shocks": [{"kind": "jump", "at_s": 600, "return": -0.05}]},
+            "shocks": [{"kind": "jump", "at_s": 600, "return": -0.05},
+                       {"kind": "flow", "leg": "perp", "at_s": 600, "dur_s": 360, "usd": -1000000}]},
  "budgets": {"probe_p99_ms": 1}}
 JSON
 "$FL" validate "$T/s.json" >/dev/null || fail "scenario invalid"
