@@ -205,5 +205,8 @@ double mkt_ladder__force(struct mkt_ladder *l, int i, double px);
 int mkt_ladder__queued_n(const struct mkt_ladder *l);
 int mkt_ladder__queued_at(const struct mkt_ladder *l, int k);
 const struct mkt_pos *mkt_ladder__pos(const struct mkt_ladder *l, int i);
+/* Positions the entry sampler dropped (ENTRY_TRIES without a surviving
+ * draw: qty 0, never triggered). */
+int mkt_ladder__dropped(const struct mkt_ladder *l);
 
 #endif /* FL_MKT_INTERNAL_H */
