@@ -12,7 +12,10 @@
  *              sale's peak is still the visible book's, only what stays
  *              is capped;
  *  entry       the window's low (high) removes the longs (shorts) opened
- *              before it whose liquidation price it crossed;
+ *              before it whose liquidation price it crossed; every entry
+ *              is drawn from the entry process (no position at spot), the
+ *              long liquidation prices thin toward spot, and the near-spot
+ *              mass is the same over seeds;
  *  withdrawal  market makers pull deeper when vol is higher;
  *  engine      executed forced orders never exceed throughput x perp bid
  *              depth x dt, and a slower engine stretches the cascade;
