@@ -983,28 +983,25 @@ static void on_notify(struct fl_loop *l, int fd, int revents, void *arg)
 	struct fl_sup *s = arg;
 
 	if (revents & POLLIN) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		int n = 0;
 
-		memset(s->req, 0, s->reqsz);
-		if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, s->req) == 0) {
-			struct pollfd pf = {.fd = fd, .events = POLLIN};
-
-			do {
-				s->st.notified++;
-				serve(s, s->req);
-				gates_run(s); /* also sees gates a shim process opened */
-				/* The task we answered ran on (SYNC_WAKE_UP: on this
-				 * CPU, before us) and its next call is usually waiting
-				 * already: take it now, without a trip through the
-				 * loop (re-arm, wait, task work). poll(2) first: RECV
-				 * would block on an empty queue. */
-				pf.revents = 0;
-				if (++n >= FL__SC_DRAIN || poll(&pf, 1, 0) != 1 || !(pf.revents & POLLIN))
-					break;
-				memset(s->req, 0, s->reqsz);
-			} while (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, s->req) == 0);
-			return;
+		while (memset(s->req, 0, s->reqsz),
+		       ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, s->req) == 0) {
+			s->st.notified++;
+			serve(s, s->req);
+			gates_run(s); /* also sees gates a shim process opened */
+			/* The task we answered ran on (SYNC_WAKE_UP: on this CPU,
+			 * before us) and its next call is usually waiting already:
+			 * take it now, without a trip through the loop (re-arm,
+			 * wait, task work). poll(2) first: RECV would block on an
+			 * empty queue. */
+			pf.revents = 0;
+			if (++n >= FL__SC_DRAIN || poll(&pf, 1, 0) != 1 || !(pf.revents & POLLIN))
+				return;
 		}
+		if (n > 0)
+			return;
 	}
 	if (revents & (POLLHUP | POLLERR | POLLNVAL)) { /* no process left */
 		fl_loop_fd_del(l, s->lid);

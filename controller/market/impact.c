@@ -71,10 +71,16 @@ static double g_of(const struct mkt_model *m, int leg, double Q)
  * market makers stay away and narrows as they return, but does not follow
  * every tick's quote flicker (which would feed realized vol back into the
  * book through the gap itself). */
+/* The refilled depth of the side a flow Q takes (asks for a buy), on leg. */
+static double kept_depth(const struct mkt_model *m, int leg, double Q)
+{
+	return (Q > 0 ? m->kask : m->kbid) * (leg ? m->p->perp_depth_ratio : 1.0);
+}
+
 static double g_kept_book(const struct mkt_model *m, int leg, double Q)
 {
 	const struct mkt_params *p = m->p;
-	double D = (Q > 0 ? m->kask : m->kbid) * (leg ? p->perp_depth_ratio : 1.0);
+	double D = kept_depth(m, leg, Q);
 
 	return g_book(m, (struct imp){ D, p->depth_band / D,
 				       2 * p->impact_y * p->depth_band / sqrt(D), 0 }, Q);
@@ -91,7 +97,7 @@ static double g_kept_book(const struct mkt_model *m, int leg, double Q)
 static double law_of(const struct mkt_model *m, int leg, double Q)
 {
 	const struct mkt_params *p = m->p;
-	double D = (Q > 0 ? m->kask : m->kbid) * (leg ? p->perp_depth_ratio : 1.0);
+	double D = kept_depth(m, leg, Q);
 	double V = p->daily_volume_usd * (leg ? p->perp_volume_ratio : 1.0) *
 		   (D / ((leg ? p->perp_depth_ratio : 1.0) * 0.5 * p->depth_usd));
 

@@ -59,12 +59,7 @@ static int is_long(const struct mkt_pos *q)
  * slot is shared with the other variates (1-5, 50). */
 static double entry_normal(const struct mkt_rng *r, unsigned t)
 {
-	double u1, u2;
-
-	if (t < 16)
-		return mkt_normal(r, 6 + 2 * t);
-	u1 = mkt_u01(r, 51, 2 * t), u2 = mkt_u01(r, 51, 2 * t + 1);
-	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+	return t < 16 ? mkt_normal(r, 6 + 2 * t) : mkt_normal_at(r, 51, 2 * t);
 }
 
 /* The entry-price process (the warm-up on the scenario's own pre-history):

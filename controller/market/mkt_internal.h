@@ -47,6 +47,9 @@ void mkt_rng_fan(uint64_t seed, struct mkt_rng out[MKT_ST__COUNT]);
 double mkt_u01(const struct mkt_rng *r, unsigned slot, unsigned try_);
 /* Standard normal by Box-Muller from tries 0 and 1 of `slot`. */
 double mkt_normal(const struct mkt_rng *r, unsigned slot);
+/* A standard normal from the uniforms t0, t0 + 1 of slot (Box & Muller);
+ * mkt_normal is mkt_normal_at(r, slot, 0). */
+double mkt_normal_at(const struct mkt_rng *r, unsigned slot, unsigned t0);
 /* Gamma(shape a > 0, 1) by Marsaglia-Tsang (2000), tries 0.. of `slot`
  * (bounded; deterministic fallback to the mean if every try is rejected). */
 double mkt_gamma(const struct mkt_rng *r, unsigned slot, double a);

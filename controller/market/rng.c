@@ -42,7 +42,7 @@ double mkt_u01(const struct mkt_rng *r, unsigned slot, unsigned try_)
 	return ((double)(x >> 11) + 0.5) * 0x1.0p-53;
 }
 
-static double normal_at(const struct mkt_rng *r, unsigned slot, unsigned t0)
+double mkt_normal_at(const struct mkt_rng *r, unsigned slot, unsigned t0)
 {
 	/* Box & Muller (1958). */
 	double u1 = mkt_u01(r, slot, t0), u2 = mkt_u01(r, slot, t0 + 1);
@@ -52,7 +52,7 @@ static double normal_at(const struct mkt_rng *r, unsigned slot, unsigned t0)
 
 double mkt_normal(const struct mkt_rng *r, unsigned slot)
 {
-	return normal_at(r, slot, 0);
+	return mkt_normal_at(r, slot, 0);
 }
 
 #define MT_TRIES 64
@@ -70,7 +70,7 @@ double mkt_gamma(const struct mkt_rng *r, unsigned slot, double a)
 	d = a - 1.0 / 3.0;
 	c = 1.0 / sqrt(9.0 * d);
 	for (unsigned k = 0; k < MT_TRIES; k++) {
-		double x = normal_at(r, slot, 3 * k), v = 1.0 + c * x, u;
+		double x = mkt_normal_at(r, slot, 3 * k), v = 1.0 + c * x, u;
 
 		if (v <= 0)
 			continue;
