@@ -568,8 +568,9 @@ static void head(const struct fl_report *r, FILE *f)
 	esc(f, r->profile[0] ? r->profile : "(no profile)");
 	fputs("</h1>\n<div class=\"meta\">", f);
 	esc(f, r->path);
-	fprintf(f, " &middot; %s, seed %llu, speed %g, faultline ", r->mode[0] ? r->mode : "run",
-		(unsigned long long)r->seed, r->speed);
+	fputs(" &middot; ", f);
+	esc(f, r->mode[0] ? r->mode : "run");
+	fprintf(f, ", seed %llu, speed %g, faultline ", (unsigned long long)r->seed, r->speed);
 	esc(f, r->version);
 	fprintf(f, " &middot; %.1f s of drill", r->t_end_ms / 1000);
 	if (r->has_exit)

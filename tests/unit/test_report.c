@@ -186,6 +186,29 @@ static void test_no_budgets(void **state)
 	fl_report__free(r);
 }
 
+/* Every string of the start record is escaped in the HTML, the mode too
+ * (found by fuzz_report: a start record's "mode" was printed as it was) */
+static void test_html_escapes_start(void **state)
+{
+	struct fl_report *r = load("{\"type\":\"start\",\"version\":\"<b>v\",\"mode\":\"ru<script>n\","
+				   "\"seed\":1,\"profile\":\"<i>p\",\"speed\":10}\n"
+				   "{\"type\":\"exit\",\"status\":0,\"signal\":null}\n");
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(fl_report_html(r, f), 0);
+	fclose(f);
+	assert_null(strstr(out, "<script"));
+	assert_non_null(strstr(out, "ru&lt;script&gt;n"));
+	assert_null(strstr(out, "<b>v"));
+	assert_null(strstr(out, "<i>p"));
+	free(out);
+	fl_report__free(r);
+}
+
 static void test_far_time(void **state)
 {
 	struct fl_report *r = load(START
@@ -232,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts_and_marks),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_no_budgets),
+		cmocka_unit_test(test_html_escapes_start),
 		cmocka_unit_test(test_far_time),
 		cmocka_unit_test(test_helpers),
 	};
