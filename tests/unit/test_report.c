@@ -67,6 +67,19 @@ static struct fl_report *load(const char *text)
 	return r;
 }
 
+/* A view of r rendered into memory (free it) */
+static char *render(const struct fl_report *r, int (*view)(const struct fl_report *, FILE *))
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	assert_int_equal(view(r, f), 0);
+	fclose(f);
+	return out;
+}
+
 static void test_verdicts_and_marks(void **state)
 {
 	char *tl = cat_probes(START
@@ -85,9 +98,7 @@ static void test_verdicts_and_marks(void **state)
 		"{\"type\":\"exit\",\"status\":0,\"signal\":null}\n");
 	struct fl_report *r = load(tl);
 	const struct fl_verdicts *vd = &r->vd;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f;
+	char *out;
 
 	(void)state;
 	assert_true(r->has_budgets);
@@ -124,19 +135,14 @@ static void test_verdicts_and_marks(void **state)
 	assert_int_equal(r->rules[0].armed, 1);
 	assert_int_equal(r->rules[0].seen, 2);
 
-	f = open_memstream(&out, &len);
-	assert_int_equal(fl_report_text(r, f), 0);
-	fclose(f);
+	out = render(r, fl_report_text);
 	assert_non_null(strstr(out, "probe_p99_ms"));
 	assert_non_null(strstr(out, "verdict: DID NOT HOLD: 2 budgets broken, probe_p99_ms first at 4.1 s"));
 	assert_non_null(strstr(out, "time to detect   2.0 s"));
 	assert_non_null(strstr(out, "time to respond  2.0 s"));
 	assert_non_null(strstr(out, "time to stability  4.0 s"));
 	free(out);
-	out = NULL;
-	f = open_memstream(&out, &len);
-	assert_int_equal(fl_report_html(r, f), 0);
-	fclose(f);
+	out = render(r, fl_report_html);
 	assert_non_null(strstr(out, "froze &lt;withdrawals&gt;"));
 	assert_null(strstr(out, "<withdrawals>"));
 	assert_non_null(strstr(out, "id=\"first-breach\""));
@@ -193,14 +199,9 @@ static void test_html_escapes_start(void **state)
 	struct fl_report *r = load("{\"type\":\"start\",\"version\":\"<b>v\",\"mode\":\"ru<script>n\","
 				   "\"seed\":1,\"profile\":\"<i>p\",\"speed\":10}\n"
 				   "{\"type\":\"exit\",\"status\":0,\"signal\":null}\n");
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
+	char *out = render(r, fl_report_html);
 
 	(void)state;
-	assert_non_null(f);
-	assert_int_equal(fl_report_html(r, f), 0);
-	fclose(f);
 	assert_null(strstr(out, "<script"));
 	assert_non_null(strstr(out, "ru&lt;script&gt;n"));
 	assert_null(strstr(out, "<b>v"));
