@@ -415,8 +415,20 @@ int fl_bpf_open(struct fl_bpf **out, const struct fl_bpf_opts *o)
 	} else {
 		err = setup(b, o, need >= 0);
 	}
-	if (err >= 0)
+	if (err >= 0) {
+		/* The tracepoint fallback is not free for bystanders: every
+		 * system call of every process on the host takes the kernel's
+		 * slow path while it is attached (bench/RESULTS.md, section 7).
+		 * Say so once, with the way out. */
+		if (b->obs && !b->tramp && !o->quiet)
+			fprintf(stderr, "faultline: eBPF observer on sys_enter/sys_exit "
+				"(%s): every system call of every process on this host "
+				"takes the kernel's slow path while the run lasts "
+				"(~150 ns a call, measured on a 2-core VM); --no-bpf "
+				"turns the observer off\n",
+				b->hook_why[0] ? b->hook_why : "no BPF trampolines");
 		return 0;
+	}
 	unload(b);
 	fl_cgroup_close(&b->cg);
 	if (need >= 0) {

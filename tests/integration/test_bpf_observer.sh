@@ -129,7 +129,8 @@ profile "$T/rd.json" <<JSON
 {"faultline": 1, "targets": {"f": {"path": "$T/never/*"}},
  "rules": [{"target": "f", "op": "read", "fault": "error", "errno": "EIO"}]}
 JSON
-"$FL" run -p "$T/p.json" -o "$T/sel_sock.jsonl" -- "$BB" dd if=/dev/zero of=/dev/null bs=1 count=300 2>/dev/null
+"$FL" run -p "$T/p.json" -o "$T/sel_sock.jsonl" -- "$BB" dd if=/dev/zero of=/dev/null bs=1 count=300 2>"$T/sel_sock.err"
+"$FL" run -q -p "$T/p.json" -o "$T/sel_q.jsonl" -- "$BB" dd if=/dev/zero of=/dev/null bs=1 count=300 2>"$T/sel_q.err"
 "$FL" run -p "$T/rd.json" -o "$T/sel_rd.jsonl" -- "$BB" dd if=/dev/zero of=/dev/null bs=1 count=300 2>/dev/null
 hook=$(jget "$T/sel_sock.jsonl" 'k[0]["hook"]')
 say "observer hook: $hook ($(jget "$T/sel_sock.jsonl" 'k[0].get("hook_why", "")'))"
@@ -141,12 +142,19 @@ if [ "$hook" = fentry/fexit ]; then
     "read profile: read observed, fsync not"
   ge "$(ksum "$T/sel_rd.jsonl" read n)" 300 "read profile: dd's reads observed"
   eq "$(ksum "$T/sel_rd.jsonl" fsync n)" 0 "read profile: no fsync account"
+  eq "$(grep -c 'every process on this host' "$T/sel_sock.err")" 0 "fentry/fexit: no host-wide cost notice"
 else
   eq "$hook" sys_enter/sys_exit "hook: the fallback"
   eq "$(jget "$T/sel_sock.jsonl" 'bool(k[0]["hook_why"]) and k[0]["syscalls_observed"] is None')" True \
     "fallback: says why, every call observed"
   ge "$(ksum "$T/sel_sock.jsonl" read n)" 300 "fallback: dd's reads seen under any profile"
+  # the host pays for the fallback: faultline says so on its stderr (once,
+  # with the reason and --no-bpf), and -q keeps it quiet
+  eq "$(grep -c 'every system call of every process on this host.*--no-bpf' "$T/sel_sock.err")" 1 \
+    "fallback: one notice of the host-wide cost"
+  eq "$(grep -cF "$(jget "$T/sel_sock.jsonl" 'k[0]["hook_why"]')" "$T/sel_sock.err")" 1 "fallback: the notice gives the reason"
 fi
+eq "$(grep -c 'every process on this host' "$T/sel_q.err")" 0 "-q: no notice"
 
 # 6. --no-bpf: no kernel records, no per-rule kernel account
 "$FL" run --no-bpf -p "$T/p.json" -o "$T/off.jsonl" -- true
